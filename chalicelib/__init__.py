@@ -1,0 +1,1 @@
+"""The core of the ПФДО functions: domain rules, storage and use cases, free of any web framework."""

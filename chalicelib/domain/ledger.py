@@ -1,0 +1,89 @@
+"""The ledger: immutable entries, one per money movement, each under its natural idempotency key (I4).
+
+Keys, per certificate:
+    credit#{period}               the period's top-up, or the pro rata credit when funded mid-period
+    expire#{period}               what was left of the period at its end
+    hold#{contract}               the contract's reservation
+    release#{contract}            what was still held when the contract ended
+    charge#{contract}#{YYYY-MM}   the provider's charge for one month
+
+The balances on the certificate are a cache of the ledger: ``replay`` recomputes them, and ``reconcile`` (in the
+services) compares the two.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from chalicelib.domain.certificate import Balance
+
+
+class EntryKind(str, enum.Enum):
+    CREDIT = "credit"  # зачисление номинала
+    EXPIRE = "expire"  # сгорание остатка
+    HOLD = "hold"  # резервирование по договору
+    RELEASE = "release"  # снятие резерва
+    CHARGE = "charge"  # списание за месяц
+
+
+def credit_key(period_id: str) -> str:
+    return f"credit#{period_id}"
+
+
+def expire_key(period_id: str) -> str:
+    return f"expire#{period_id}"
+
+
+def hold_key(contract_id: str) -> str:
+    return f"hold#{contract_id}"
+
+
+def release_key(contract_id: str) -> str:
+    return f"release#{contract_id}"
+
+
+def charge_key(contract_id: str, month: str) -> str:
+    return f"charge#{contract_id}#{month}"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One movement of a certificate's money; never updated, never deleted."""
+
+    certificate_id: str
+    entry_key: str
+    kind: EntryKind
+    period_id: str
+    amount: int
+    posted: str  # UTC ISO-8601 with microseconds and a sequence suffix: sorts in posting order
+    contract_id: str | None = None
+    month: str | None = None
+    reason: str | None = None
+
+
+# How each kind moves the balance fields: (field, sign) pairs.
+_EFFECTS: dict[EntryKind, tuple[tuple[str, int], ...]] = {
+    EntryKind.CREDIT: (("credited", 1), ("available", 1)),
+    EntryKind.EXPIRE: (("available", -1), ("expired", 1)),
+    EntryKind.HOLD: (("available", -1), ("held", 1)),
+    EntryKind.RELEASE: (("held", -1), ("available", 1)),
+    EntryKind.CHARGE: (("held", -1), ("spent", 1)),
+}
+
+
+def apply(balance: Balance, kind: EntryKind, amount: int) -> Balance:
+    """The balance after one entry."""
+    fields = {name: getattr(balance, name) for name in ("credited", "available", "held", "spent", "expired")}
+    for name, sign in _EFFECTS[kind]:
+        fields[name] += sign * amount
+    return Balance(**fields)
+
+
+def replay(entries: Iterable[LedgerEntry]) -> dict[str, Balance]:
+    """Balances per period, recomputed from the entries alone (order within a period does not matter)."""
+    balances: dict[str, Balance] = {}
+    for entry in entries:
+        balances[entry.period_id] = apply(balances.get(entry.period_id, Balance()), entry.kind, entry.amount)
+    return balances

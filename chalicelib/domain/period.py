@@ -1,0 +1,149 @@
+"""The period (период реализации): the span in which a nominal is spent; its money expires at the next one.
+
+Periods run whole calendar months, start at local midnight in the region's time zone and never overlap.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from chalicelib.domain import errors
+from chalicelib.domain.certificate import MAX_AGE, age_on, valid_until
+from chalicelib.domain.money import Kopecks, prorate
+
+PERIOD_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,31}$")
+MUNICIPALITY = re.compile(r"^[a-z][a-z0-9_-]{1,47}$")
+MAX_MONTHS = 24
+
+
+@dataclass(frozen=True)
+class Month:
+    """A calendar month, ordered; written "YYYY-MM"."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def of(cls, day: date) -> Month:
+        return cls(day.year, day.month)
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        match = re.fullmatch(r"(\d{4})-(\d{2})", text)
+        if not match or not 1 <= int(match.group(2)) <= 12:
+            raise errors.InvalidRequest(f"month must be YYYY-MM, got {text!r}")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    def __lt__(self, other: Month) -> bool:
+        return (self.year, self.month) < (other.year, other.month)
+
+    def __le__(self, other: Month) -> bool:
+        return (self.year, self.month) <= (other.year, other.month)
+
+    def next(self) -> Month:
+        return Month(self.year + self.month // 12, self.month % 12 + 1)
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+
+def months_between(first: Month, last: Month) -> list[Month]:
+    """Every month from ``first`` to ``last`` inclusive."""
+    months, current = [], first
+    while current <= last:
+        months.append(current)
+        current = current.next()
+    return months
+
+
+@dataclass(frozen=True)
+class AgeNominal:
+    """A nominal for an age group (age in full years at the period's start)."""
+
+    age_min: int
+    age_max: int
+    nominal: int
+
+
+@dataclass(frozen=True)
+class Period:
+    """A funding period with its yearly nominal and the quota of funded certificates per municipality."""
+
+    period_id: str
+    starts_on: date
+    ends_on: date
+    nominal: int
+    quotas: dict[str, int]
+    timezone: str
+    age_nominals: tuple[AgeNominal, ...] = field(default=())
+
+    def validate(self) -> None:
+        if not PERIOD_ID.match(self.period_id):
+            raise errors.InvalidRequest("period_id must be 1-32 letters, digits, '-' or '_'")
+        if self.starts_on.day != 1:
+            raise errors.InvalidRequest("a period starts on the first day of a month")
+        if (self.ends_on + timedelta(days=1)).day != 1:
+            raise errors.InvalidRequest("a period ends on the last day of a month")
+        if self.ends_on <= self.starts_on:
+            raise errors.InvalidRequest("ends_on must be after starts_on")
+        if len(self.months) > MAX_MONTHS:
+            raise errors.InvalidRequest(f"a period is at most {MAX_MONTHS} months")
+        if not self.quotas:
+            raise errors.InvalidRequest("quotas must name at least one municipality")
+        for municipality in self.quotas:
+            if not MUNICIPALITY.match(municipality):
+                raise errors.InvalidRequest(f"bad municipality code {municipality!r}")
+        for band in self.age_nominals:
+            if not 0 <= band.age_min <= band.age_max < MAX_AGE:
+                raise errors.InvalidRequest("an age group needs 0 <= age_min <= age_max < 18")
+
+    @property
+    def months(self) -> list[Month]:
+        return months_between(Month.of(self.starts_on), Month.of(self.ends_on))
+
+    def contains(self, day: date) -> bool:
+        return self.starts_on <= day <= self.ends_on
+
+    def start_instant(self) -> datetime:
+        """The period's first instant, local midnight in the region's time zone, as an aware UTC datetime."""
+        local = datetime.combine(self.starts_on, time.min, tzinfo=ZoneInfo(self.timezone))
+        return local.astimezone(timezone.utc)
+
+    def nominal_for_age(self, age: int) -> int:
+        for band in self.age_nominals:
+            if band.age_min <= age <= band.age_max:
+                return band.nominal
+        return self.nominal
+
+    def entitlement(self, birth_date: date, funded_from: date) -> Kopecks:
+        """What a certificate is credited for this period if funded from ``funded_from`` (a day inside the period).
+
+        The nominal is for the whole period; a child funded later gets it pro rata for the months left, counting the
+        month of funding; months from the 18th birthday on are not paid for.
+        """
+        if not self.contains(funded_from):
+            raise ValueError("funded_from must lie inside the period")
+        months = self.months
+        first = Month.of(funded_from)
+        birthday_18 = valid_until(birth_date)
+        paid = [m for m in months if first <= m and m.first_day < birthday_18]
+        nominal = self.nominal_for_age(age_on(birth_date, self.starts_on))
+        return prorate(nominal, len(paid), len(months))
+
+
+def local_today(now: datetime, tz: str) -> date:
+    """The calendar day in the region at instant ``now``."""
+    return now.astimezone(ZoneInfo(tz)).date()
+
+
+def current_period(periods: list[Period], today: date) -> Period | None:
+    """The latest period that has started by ``today`` (it may have ended if no next one is open yet)."""
+    started = [p for p in periods if p.starts_on <= today]
+    return max(started, key=lambda p: p.starts_on) if started else None

@@ -1,0 +1,97 @@
+"""The period rollover of one certificate, as a plan (data) that the store executes in one transaction.
+
+The same plan is made by the top-up job and by the first touch of a certificate after the period began, and it is
+keyed by the same ledger keys (``credit#{period}``, ``expire#{old period}``, ``release#{contract}``), so whichever
+comes first wins and the other finds nothing to do (I8).
+
+Order of the movements, all in one transaction: release what is still held on the old period's contracts, expire
+what is then available, credit the new nominal.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import date
+
+from chalicelib.domain.certificate import Balance, CertificateStatus, valid_until
+from chalicelib.domain.period import Period
+
+
+class RolloverOutcome(str, enum.Enum):
+    CREDITED = "credited"  # funded in the new period with the nominal
+    OVER_QUOTA = "over_quota"  # the new period's quota was used up: back to an accounting certificate
+    AGED_OUT = "aged_out"  # the child is 18 before the new period starts: the certificate closes
+
+
+@dataclass(frozen=True)
+class CertificateSnapshot:
+    """What the plan needs to know of a certificate, as read (with its version for the optimistic check)."""
+
+    certificate_id: str
+    status: CertificateStatus
+    municipality: str
+    birth_date: date
+    period_id: str | None
+    balance: Balance
+    open_holds: dict[str, int]
+    version: int
+
+
+@dataclass(frozen=True)
+class RolloverPlan:
+    certificate_id: str
+    municipality: str
+    from_period: str | None
+    to_period: str
+    expected_version: int
+    releases: tuple[tuple[str, int], ...]
+    expire_amount: int
+    credit_amount: int
+    outcome: RolloverOutcome
+
+    @property
+    def new_status(self) -> CertificateStatus:
+        return {
+            RolloverOutcome.CREDITED: CertificateStatus.FUNDED,
+            RolloverOutcome.OVER_QUOTA: CertificateStatus.ACCOUNTING,
+            RolloverOutcome.AGED_OUT: CertificateStatus.CLOSED,
+        }[self.outcome]
+
+    @property
+    def takes_quota(self) -> bool:
+        return self.outcome is RolloverOutcome.CREDITED
+
+    def over_quota(self) -> RolloverPlan:
+        """The same rollover when the new period has no quota left: old money still expires, nothing is credited."""
+        return replace(self, outcome=RolloverOutcome.OVER_QUOTA, credit_amount=0)
+
+    @property
+    def ledger_items(self) -> int:
+        """How many ledger entries the plan writes (for packing transactions under the 100-item limit)."""
+        return len(self.releases) + (self.expire_amount > 0) + (self.credit_amount > 0)
+
+
+def needs_rollover(snapshot: CertificateSnapshot, period: Period) -> bool:
+    return snapshot.status is CertificateStatus.FUNDED and snapshot.period_id != period.period_id
+
+
+def plan_rollover(snapshot: CertificateSnapshot, period: Period) -> RolloverPlan | None:
+    """What moving ``snapshot`` into ``period`` takes; None when there is nothing to do."""
+    if not needs_rollover(snapshot, period):
+        return None
+    releases = tuple((contract, amount) for contract, amount in sorted(snapshot.open_holds.items()) if amount > 0)
+    expire_amount = snapshot.balance.available + sum(amount for _, amount in releases)
+    aged_out = valid_until(snapshot.birth_date) <= period.starts_on
+    credit = 0 if aged_out else period.entitlement(snapshot.birth_date, period.starts_on)
+    return RolloverPlan(
+        certificate_id=snapshot.certificate_id,
+        municipality=snapshot.municipality,
+        from_period=snapshot.period_id,
+        to_period=period.period_id,
+        expected_version=snapshot.version,
+        releases=releases,
+        expire_amount=expire_amount,
+        credit_amount=credit,
+        outcome=RolloverOutcome.AGED_OUT if aged_out or credit == 0 else RolloverOutcome.CREDITED,
+    )

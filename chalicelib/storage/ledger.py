@@ -1,0 +1,38 @@
+"""Reading the ledger: a certificate's history, newest first, in pages; or all of it for a replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from chalicelib.domain.ledger import EntryKind, LedgerEntry
+from chalicelib.storage.models import LedgerRecord
+
+
+def _entry(record: LedgerRecord) -> LedgerEntry:
+    return LedgerEntry(
+        certificate_id=record.certificate_id,
+        entry_key=record.entry_key,
+        kind=EntryKind(record.kind),
+        period_id=record.period_id,
+        amount=int(record.amount),
+        posted=record.posted,
+        contract_id=record.contract_id,
+        month=record.month,
+        reason=record.reason,
+    )
+
+
+def page(certificate_id: str, limit: int, after: dict[str, Any] | None) -> tuple[list[LedgerEntry], dict[str, Any] | None]:
+    """One Query on the by_posted index, newest first; returns the entries and the key to continue after."""
+    result = LedgerRecord.by_posted.query(
+        certificate_id, scan_index_forward=False, limit=limit, last_evaluated_key=after, page_size=limit
+    )
+    entries = [_entry(record) for record in result]
+    return entries, result.last_evaluated_key
+
+
+def all_entries(certificate_id: str) -> Iterator[LedgerEntry]:
+    """Every entry of a certificate (consistent), for reconciliation."""
+    for record in LedgerRecord.query(certificate_id, consistent_read=True):
+        yield _entry(record)

@@ -1,0 +1,160 @@
+"""One ``TransactWriteItems`` at a time, with its failures turned into domain errors.
+
+Every item carries the error it stands for when its condition fails. DynamoDB reports the cancellation reasons in
+item order, and PynamoDB sends items grouped (condition checks, deletes, puts, updates), so the mapping follows that
+order. Items may ask for ``ALL_OLD`` so the error can tell *which* part of a condition failed.
+
+A ``TransactionConflict`` (another transaction held one of the items) means nothing was written: the same items are
+sent again with capped, jittered backoff. Each attempt has its own ClientRequestToken, which makes botocore's own
+network retries of one attempt idempotent at DynamoDB.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain import errors
+
+# Given the item's old image (when asked for), the error the failed condition means.
+OnFailure = Callable[[dict[str, Any] | None], Exception]
+
+_ORDER = {"condition": 0, "delete": 1, "put": 2, "update": 3}
+MAX_ITEMS = 100
+CONFLICT_ATTEMPTS = 6
+
+_shared: dict[str, Connection] = {}
+_lock = threading.Lock()
+
+
+def transaction_connection() -> Connection:
+    """One PynamoDB connection (one botocore client) for all transactions of this process."""
+    with _lock:
+        if "connection" not in _shared:
+            _shared["connection"] = Connection()
+        return _shared["connection"]
+
+
+def reset_connection() -> None:
+    with _lock:
+        _shared.clear()
+
+
+class TransactionConflict(errors.ConcurrentUpdate):
+    """Another transaction held an item; nothing was written."""
+
+
+@dataclass
+class _Op:
+    kind: Literal["condition", "delete", "put", "update"]
+    apply: Callable[[TransactWrite], None]
+    on_failure: OnFailure
+
+
+def image_number(image: dict[str, Any] | None, name: str) -> int | None:
+    """A number attribute from a DynamoDB JSON image."""
+    if not image or name not in image:
+        return None
+    return int(image[name]["N"])
+
+
+def image_string(image: dict[str, Any] | None, name: str) -> str | None:
+    if not image or name not in image:
+        return None
+    return str(image[name]["S"])
+
+
+def fail_with(error: Exception) -> OnFailure:
+    return lambda _image: error
+
+
+@dataclass
+class Transaction:
+    """Collects items, then writes them all or none."""
+
+    ops: list[_Op] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def put(self, record: Model, condition: Condition | None, on_failure: OnFailure) -> None:
+        self.ops.append(_Op("put", lambda tw: tw.save(record, condition=condition), on_failure))
+
+    def update(
+        self,
+        record: Model,
+        actions: list[Action],
+        condition: Condition | None,
+        on_failure: OnFailure,
+        *,
+        want_old_image: bool = False,
+    ) -> None:
+        return_values = "ALL_OLD" if want_old_image else None
+        self.ops.append(
+            _Op(
+                "update",
+                lambda tw: tw.update(
+                    record, actions=actions, condition=condition, return_values=return_values, add_version_condition=False
+                ),
+                on_failure,
+            )
+        )
+
+    def check(self, model: type[Model], hash_key: str, range_key: str | None, condition: Condition, on_failure: OnFailure) -> None:
+        self.ops.append(
+            _Op("condition", lambda tw: tw.condition_check(model, hash_key, range_key, condition=condition), on_failure)
+        )
+
+    def commit(self) -> None:
+        """Writes every item or none; raises the domain error of the first failed condition."""
+        if not self.ops:
+            return
+        if len(self.ops) > MAX_ITEMS:
+            raise ValueError(f"a transaction takes at most {MAX_ITEMS} items, got {len(self.ops)}")
+        ordered = sorted(self.ops, key=lambda op: _ORDER[op.kind])  # stable: the order PynamoDB sends them in
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                with TransactWrite(connection=transaction_connection(), client_request_token=str(uuid.uuid4())) as tw:
+                    for op in ordered:
+                        op.apply(tw)
+                return
+            except TransactWriteError as failure:
+                error = _domain_error(failure, ordered)
+                if not isinstance(error, TransactionConflict) or attempt == CONFLICT_ATTEMPTS - 1:
+                    raise error from failure
+            backoff(attempt)
+
+
+def backoff(attempt: int, base: float = 0.01, cap: float = 0.5) -> None:
+    """Full jitter: sleep a random time up to ``min(cap, base * 2**attempt)``."""
+    time.sleep(random.uniform(0, min(cap, base * 2**attempt)))
+
+
+def _domain_error(failure: TransactWriteError, ordered: list[_Op]) -> Exception:
+    reasons = failure.cancellation_reasons or []
+    conflict = False
+    for op, reason in zip(ordered, reasons):
+        if reason is None:
+            continue
+        if reason.code == "ConditionalCheckFailed":
+            return op.on_failure(reason.raw_item)
+        if reason.code == "TransactionConflict":
+            conflict = True
+    if conflict:
+        return TransactionConflict()
+    return failure
+
+
+__all__ = ["Transaction", "TransactionConflict", "fail_with", "transaction_connection", "backoff", "image_number", "image_string"]
