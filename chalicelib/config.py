@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     topup_segments: int = Field(default=4, ge=1, le=64)
     # Certificates read per scan page of the top-up job.
     topup_page_size: int = Field(default=500, ge=1, le=5000)
+    # How long POST /periods/{id}/topup works before it answers 202 (the caller posts again to resume).
+    topup_http_budget_seconds: float = Field(default=20.0, gt=0, le=840)
     # How long a function may keep the period calendar before reading it again.
     period_cache_seconds: float = Field(default=30.0, ge=0)
     # How long an Idempotency-Key is remembered.

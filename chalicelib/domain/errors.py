@@ -85,6 +85,12 @@ class PeriodNotStarted(DomainError):
     code = "period_not_started"
 
 
+class PeriodSuperseded(DomainError):
+    """A later period has begun; an earlier one can no longer be topped up."""
+
+    code = "period_superseded"
+
+
 class NoOpenPeriod(DomainError):
     """No period is running today; nothing can be funded."""
 

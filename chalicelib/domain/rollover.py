@@ -33,6 +33,7 @@ class CertificateSnapshot:
     municipality: str
     birth_date: date
     period_id: str | None
+    period_starts_on: date | None
     balance: Balance
     open_holds: dict[str, int]
     version: int
@@ -44,6 +45,7 @@ class RolloverPlan:
     municipality: str
     from_period: str | None
     to_period: str
+    to_period_starts_on: date
     expected_version: int
     releases: tuple[tuple[str, int], ...]
     expire_amount: int
@@ -73,7 +75,10 @@ class RolloverPlan:
 
 
 def needs_rollover(snapshot: CertificateSnapshot, period: Period) -> bool:
-    return snapshot.status is CertificateStatus.FUNDED and snapshot.period_id != period.period_id
+    """A funded certificate still on an earlier period (never a later one: periods only move forward)."""
+    if snapshot.status is not CertificateStatus.FUNDED or snapshot.period_id == period.period_id:
+        return False
+    return snapshot.period_starts_on is None or snapshot.period_starts_on < period.starts_on
 
 
 def plan_rollover(snapshot: CertificateSnapshot, period: Period) -> RolloverPlan | None:
@@ -89,6 +94,7 @@ def plan_rollover(snapshot: CertificateSnapshot, period: Period) -> RolloverPlan
         municipality=snapshot.municipality,
         from_period=snapshot.period_id,
         to_period=period.period_id,
+        to_period_starts_on=period.starts_on,
         expected_version=snapshot.version,
         releases=releases,
         expire_amount=expire_amount,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
@@ -28,6 +29,7 @@ class Certificate:
     valid_until: date
     issued_at: str
     period_id: str | None
+    period_starts_on: date | None
     balance: Balance
     open_holds: dict[str, int]
     version: int
@@ -40,6 +42,7 @@ class Certificate:
             municipality=self.municipality,
             birth_date=self.birth_date,
             period_id=self.period_id,
+            period_starts_on=self.period_starts_on,
             balance=self.balance,
             open_holds=self.open_holds,
             version=self.version,
@@ -57,6 +60,7 @@ def _from_record(record: CertificateRecord) -> Certificate:
         valid_until=date.fromisoformat(record.valid_until),
         issued_at=record.issued_at,
         period_id=record.period_id,
+        period_starts_on=date.fromisoformat(record.period_starts_on) if record.period_starts_on else None,
         balance=Balance(
             credited=int(record.credited),
             available=int(record.available),
@@ -64,9 +68,7 @@ def _from_record(record: CertificateRecord) -> Certificate:
             spent=int(record.spent),
             expired=int(record.expired),
         ),
-        open_holds={contract: int(amount) for contract, amount in (record.open_holds or {}).as_dict().items()}
-        if hasattr(record.open_holds, "as_dict")
-        else {contract: int(amount) for contract, amount in dict(record.open_holds or {}).items()},
+        open_holds={contract: int(amount) for contract, amount in record.open_holds.as_dict().items()},
         version=int(record.version),
     )
 
@@ -107,3 +109,23 @@ def get(certificate_id: str, *, consistent: bool = True) -> Certificate:
 def of_guardian(guardian_sub: str, limit: int = 100) -> list[Certificate]:
     """The guardian's children, one Query on the by_guardian index."""
     return [_from_record(r) for r in CertificateRecord.by_guardian.query(guardian_sub, limit=limit)]
+
+
+def scan_funded_outside(
+    period_id: str, segment: int, total_segments: int, start: dict[str, Any] | None, page_size: int
+) -> tuple[list[Certificate], dict[str, Any] | None]:
+    """One page of one parallel-scan segment: funded certificates not yet in ``period_id`` (the top-up's work).
+
+    A job's Scan, never a request path. Strongly consistent, so plans start from fresh versions.
+    """
+    page = CertificateRecord._get_connection().scan(
+        filter_condition=(CertificateRecord.status == CertificateStatus.FUNDED.value)
+        & (CertificateRecord.period_id.does_not_exist() | (CertificateRecord.period_id != period_id)),
+        segment=segment,
+        total_segments=total_segments,
+        limit=page_size,
+        exclusive_start_key=start,
+        consistent_read=True,
+    )
+    found = [_from_record(CertificateRecord.from_raw_data(item)) for item in page.get("Items", [])]
+    return found, page.get("LastEvaluatedKey")

@@ -51,6 +51,8 @@ class CertificateRecord(Model):
     valid_until = UnicodeAttribute()
     issued_at = UnicodeAttribute()
     period_id = UnicodeAttribute(null=True)
+    # The start of ``period_id`` (ISO date): a rollover only ever moves a certificate to a later period.
+    period_starts_on = UnicodeAttribute(null=True)
     credited = NumberAttribute(default=0)
     available = NumberAttribute(default=0)
     held = NumberAttribute(default=0)

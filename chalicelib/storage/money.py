@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from itertools import count
 from typing import Any
 
@@ -121,6 +121,7 @@ def commit_funding(
     expected_version: int,
     municipality: str,
     period_id: str,
+    period_starts_on: date,
     amount: int,
     now: datetime,
     actor: str,
@@ -132,6 +133,7 @@ def commit_funding(
         [
             C.status.set(CertificateStatus.FUNDED.value),
             C.period_id.set(period_id),
+            C.period_starts_on.set(period_starts_on.isoformat()),
             C.credited.set(amount),
             C.available.set(amount),
             C.held.set(0),
@@ -197,12 +199,19 @@ def commit_rollovers(plans: list[RolloverPlan], now: datetime, progress: Progres
 
 def _add_rollover(tx: Transaction, plan: RolloverPlan, posting: Posting, actor: str) -> None:
     conflict = fail_with(RolloverConflict(plan.certificate_id))
-    condition = (C.version == plan.expected_version) & (C.status == CertificateStatus.FUNDED.value)
+    new_start = plan.to_period_starts_on.isoformat()
+    # The version pins the plan to the state it was made from; the start date keeps periods moving forward only.
+    condition = (
+        (C.version == plan.expected_version)
+        & (C.status == CertificateStatus.FUNDED.value)
+        & (C.period_starts_on.does_not_exist() | (C.period_starts_on < new_start))
+    )
     closing: list[Action] = [C.status.set(plan.new_status.value), C.open_holds.set({}), C.version.add(1)]
     if plan.outcome is RolloverOutcome.CREDITED:
         # The certificate's balance now describes the new period.
         actions = closing + [
             C.period_id.set(plan.to_period),
+            C.period_starts_on.set(new_start),
             C.credited.set(plan.credit_amount),
             C.available.set(plan.credit_amount),
             C.held.set(0),

@@ -1,0 +1,1 @@
+"""Use cases: each takes the context, the caller and plain values, and returns plain data."""

@@ -1,0 +1,196 @@
+"""Children and their certificates: registration, funding under the quota, the balance and the ledger."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+from chalicelib.domain import errors
+from chalicelib.domain.actors import Principal, Role
+from chalicelib.domain.certificate import (
+    Balance,
+    CertificateStatus,
+    check_registrable,
+    refuse_money_movement,
+    require_certificate_number,
+    valid_until,
+)
+from chalicelib.domain.ledger import LedgerEntry, replay
+from chalicelib.domain.period import MUNICIPALITY, Period
+from chalicelib.domain.rollover import needs_rollover
+from chalicelib.services.context import Context
+from chalicelib.services.rollover import rollover_certificate
+from chalicelib.storage import certificates as store
+from chalicelib.storage import ledger as ledger_store
+from chalicelib.storage import money
+from chalicelib.storage import periods as period_store
+from chalicelib.storage.certificates import Certificate
+from chalicelib.storage.transactions import backoff
+
+FUNDING_ATTEMPTS = 5
+_NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+)*$")
+
+
+def normalise_full_name(full_name: str) -> str:
+    """One space between words, NFC; letters, spaces, hyphens, apostrophes and dots only."""
+    name = " ".join(unicodedata.normalize("NFC", full_name).split())
+    if not 3 <= len(name) <= 200 or not _NAME.match(name):
+        raise errors.InvalidRequest("full_name must be 3-200 letters (spaces, '-', ''' and '.' between words)")
+    return name
+
+
+# --- who may see a certificate -------------------------------------------------------------------------------------
+
+
+def _readable(actor: Principal, certificate: Certificate) -> Certificate:
+    """A parent sees only their own children (others' look absent: numbers are not enumerable); an operator only
+    their municipality's."""
+    if actor.role is Role.PARENT and certificate.guardian_sub == actor.sub:
+        return certificate
+    if actor.role is Role.OPERATOR:
+        if actor.operates_in(certificate.municipality):
+            return certificate
+        raise errors.Forbidden("the certificate belongs to another municipality")
+    if actor.role is Role.PARENT:
+        raise errors.CertificateNotFound()
+    raise errors.Forbidden("providers do not read certificates")
+
+
+def _own(actor: Principal, certificate_id: str) -> Certificate:
+    actor.require(Role.PARENT)
+    certificate = store.get(require_certificate_number(certificate_id))
+    if certificate.guardian_sub != actor.sub:
+        raise errors.CertificateNotFound()
+    return certificate
+
+
+# --- the period on first touch -------------------------------------------------------------------------------------
+
+
+def ensure_current(ctx: Context, certificate: Certificate) -> Certificate:
+    """No certificate is seen or used in a stale period: once a period has begun, a funded certificate still on
+    the old one is rolled over now, under the same ledger keys as the top-up job (whichever comes first wins)."""
+    period = ctx.current_period()
+    if period is None or not needs_rollover(certificate.snapshot, period):
+        return certificate
+    counter = money.ProgressCounter(period.period_id, period_store.TOUCH_RECORD)
+    rollover_certificate(ctx, certificate.certificate_id, period, counter)
+    return store.get(certificate.certificate_id)
+
+
+# --- use cases -------------------------------------------------------------------------------------------------------
+
+
+def register_child(ctx: Context, actor: Principal, full_name: str, birth_date: date, municipality: str) -> Certificate:
+    """Issues the child's certificate (an accounting one: it carries no money until funded)."""
+    actor.require(Role.PARENT)
+    name = normalise_full_name(full_name)
+    if not MUNICIPALITY.match(municipality):
+        raise errors.InvalidRequest("municipality must be a lower-case code")
+    check_registrable(birth_date, ctx.today())
+    return store.issue(actor.sub, municipality, name, birth_date, money.utc_stamp(ctx.now()))
+
+
+def list_children(ctx: Context, actor: Principal) -> list[Certificate]:
+    actor.require(Role.PARENT)
+    return [ensure_current(ctx, certificate) for certificate in store.of_guardian(actor.sub)]
+
+
+def view(ctx: Context, actor: Principal, certificate_id: str) -> Certificate:
+    """The certificate in its current period: one GetItem (plus the rollover, once, on the first read after a period
+    has begun)."""
+    certificate = _readable(actor, store.get(require_certificate_number(certificate_id)))
+    return ensure_current(ctx, certificate)
+
+
+def fund(ctx: Context, actor: Principal, certificate_id: str) -> Certificate:
+    """Makes the certificate funded in the running period if the municipality's quota allows (I7); mid-period it
+    gets the nominal pro rata for the months left. Funding a funded certificate again changes nothing."""
+    certificate = _own(actor, certificate_id)
+    for attempt in range(FUNDING_ATTEMPTS):
+        certificate = ensure_current(ctx, certificate)
+        if certificate.status is CertificateStatus.FUNDED:
+            return certificate
+        if certificate.status is not CertificateStatus.ACCOUNTING:
+            refuse_money_movement(certificate.status)
+        period = _running_period(ctx)
+        amount = _entitlement(ctx, certificate, period)
+        try:
+            money.commit_funding(
+                certificate.certificate_id,
+                certificate.version,
+                certificate.municipality,
+                period.period_id,
+                period.starts_on,
+                amount,
+                ctx.now(),
+                actor.sub,
+            )
+            return store.get(certificate.certificate_id)
+        except errors.ConcurrentUpdate:
+            backoff(attempt)
+            certificate = store.get(certificate.certificate_id)
+    raise errors.ConcurrentUpdate("the certificate kept changing; retry")
+
+
+def _running_period(ctx: Context) -> Period:
+    period = ctx.current_period()
+    if period is None or not period.contains(ctx.today()):
+        raise errors.NoOpenPeriod()
+    return period
+
+
+def _entitlement(ctx: Context, certificate: Certificate, period: Period) -> int:
+    today = ctx.today()
+    if valid_until(certificate.birth_date) <= today:
+        raise errors.NotEligible("the child is 18: the certificate can no longer be funded")
+    amount = period.entitlement(certificate.birth_date, today)
+    if amount <= 0:
+        raise errors.NotEligible("no month of the period is left to fund")
+    return amount
+
+
+@dataclass(frozen=True)
+class LedgerPage:
+    entries: list[LedgerEntry]
+    next_key: dict[str, object] | None
+
+
+def ledger(ctx: Context, actor: Principal, certificate_id: str, limit: int, after: dict[str, object] | None) -> LedgerPage:
+    """The certificate's movements, newest first."""
+    view(ctx, actor, certificate_id)
+    entries, next_key = ledger_store.page(certificate_id, limit, after)
+    return LedgerPage(entries, next_key)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """The certificate's cached balance against the replay of its ledger (I3)."""
+
+    certificate_id: str
+    period_id: str | None
+    stored: Balance
+    replayed: Balance
+
+    @property
+    def drift(self) -> dict[str, int]:
+        fields = ("credited", "available", "held", "spent", "expired")
+        return {
+            name: getattr(self.stored, name) - getattr(self.replayed, name)
+            for name in fields
+            if getattr(self.stored, name) != getattr(self.replayed, name)
+        }
+
+    @property
+    def consistent(self) -> bool:
+        return not self.drift and self.stored.conserved and self.stored.non_negative
+
+
+def reconcile(certificate_id: str) -> Reconciliation:
+    """Replays the ledger of the certificate's current period and compares it with the stored balance."""
+    certificate = store.get(certificate_id)
+    balances = replay(ledger_store.all_entries(certificate_id))
+    replayed = balances.get(certificate.period_id, Balance()) if certificate.period_id else Balance()
+    return Reconciliation(certificate_id, certificate.period_id, certificate.balance, replayed)

@@ -1,0 +1,61 @@
+"""Local-stage helpers: tokens and the clock. Registered only when the stage is ``local`` (see app.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from chalice import Blueprint
+from pydantic import Field
+
+from chalicelib.auth import issue_local_token
+from chalicelib.clock import SettableClock
+from chalicelib.domain import errors
+from functions.http import Call, Reply, endpoint
+from functions.schemas import Strict
+
+bp = Blueprint(__name__)
+
+
+class TokenIn(Strict):
+    role: Literal["parent", "provider", "operator"]
+    sub: Annotated[str, Field(min_length=1, max_length=128)]
+    provider_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    municipality: Annotated[str, Field(min_length=1, max_length=48)] | None = None
+
+
+class ClockIn(Strict):
+    now: datetime
+
+
+def _clock(call: Call) -> SettableClock:
+    clock = call.ctx.clock
+    if not isinstance(clock, SettableClock):
+        raise errors.NotFound()
+    return clock
+
+
+@endpoint(bp, "/dev/token", "POST", public=True)
+def token(call: Call) -> Reply:
+    body = call.parse(TokenIn)
+    claims = body.model_dump(exclude_none=True)
+    return Reply({"token": issue_local_token(call.ctx.settings, claims), "claims": claims}, 201)
+
+
+@endpoint(bp, "/dev/clock", "POST", public=True)
+def set_clock(call: Call) -> Reply:
+    body = call.parse(ClockIn)
+    if body.now.tzinfo is None:
+        raise errors.InvalidRequest("now must carry a time zone, e.g. 2027-01-01T00:00:00+12:00")
+    clock = _clock(call)
+    clock.set(body.now)
+    call.ctx.calendar.invalidate()
+    return Reply({"now": clock.now().isoformat(), "today": call.ctx.today().isoformat()})
+
+
+@endpoint(bp, "/dev/clock", "DELETE", public=True)
+def reset_clock(call: Call) -> Reply:
+    clock = _clock(call)
+    clock.reset()
+    call.ctx.calendar.invalidate()
+    return Reply({"now": clock.now().isoformat(), "today": call.ctx.today().isoformat()})

@@ -1,0 +1,217 @@
+"""The HTTP edge shared by every route: authentication, JSON parsing, Idempotency-Key replays, errors as
+``{"error": {"code", "message"}}`` and one structured log line per request.
+
+A route is a plain function of a ``Call``; ``endpoint`` registers it on a blueprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ValidationError
+from pynamodb.exceptions import PynamoDBException
+
+from chalicelib.auth import authenticate
+from chalicelib.domain import errors
+from chalicelib.domain.actors import Principal
+from chalicelib.services.context import Context
+from chalicelib.storage import idempotency
+from functions import runtime
+
+log = logging.getLogger("pfdo.request")
+Body = TypeVar("Body", bound=BaseModel)
+JSON_HEADERS = {"Content-Type": "application/json"}
+# DynamoDB said "slow down": the client should retry later, nothing was written.
+THROTTLED = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+REPLAY_WAIT_SECONDS = 5.0
+
+
+class Unavailable(errors.DomainError):
+    """The database is busy; retry shortly."""
+
+    code = "unavailable"
+    status = 503
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a route gets: the context, the caller, and the request's parts."""
+
+    ctx: Context
+    principal: Principal | None
+    params: dict[str, str]
+    query: dict[str, str]
+    raw_body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def actor(self) -> Principal:
+        if self.principal is None:
+            raise errors.Unauthenticated()
+        return self.principal
+
+    def parse(self, model: type[Body]) -> Body:
+        """The body as ``model`` (strict JSON: integers stay integers, unknown fields are refused)."""
+        if not self.raw_body.strip():
+            raise errors.InvalidJson("the body must be a JSON object")
+        return model.model_validate_json(self.raw_body)
+
+
+@dataclass(frozen=True)
+class Reply:
+    body: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def _json(body: Any) -> str:
+    if isinstance(body, BaseModel):
+        return body.model_dump_json()
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def _error_reply(failure: Exception) -> Reply:
+    if isinstance(failure, errors.DomainError):
+        headers = {"Retry-After": "1"} if failure.status == 503 else {}
+        return Reply(error_body(failure.code, failure.message), failure.status, headers)
+    if isinstance(failure, ValidationError):
+        problems = failure.errors(include_url=False, include_context=False, include_input=False)
+        if any(problem["type"] == "json_invalid" for problem in problems):
+            return Reply(error_body("invalid_json", "the body is not valid JSON"), 400)
+        details = [{"field": ".".join(str(p) for p in problem["loc"]), "problem": problem["msg"]} for problem in problems]
+        return Reply(error_body("validation_error", "the request is not valid", details), 422)
+    raise failure
+
+
+def _run(view: Callable[[Call], Reply], call: Call) -> Reply:
+    try:
+        return view(call)
+    except (errors.DomainError, ValidationError) as failure:
+        return _error_reply(failure)
+    except PynamoDBException as failure:
+        if failure.cause_response_code in THROTTLED:
+            return _error_reply(Unavailable())
+        raise
+
+
+def _request_hash(call: Call) -> str:
+    return hashlib.sha256(call.raw_body).hexdigest()
+
+
+def _idempotent(view: Callable[[Call], Reply], call: Call, route: str, header: str) -> Reply:
+    if not 1 <= len(header) <= 255 or not header.isprintable():
+        return Reply(error_body("validation_error", "Idempotency-Key must be 1-255 printable characters"), 422)
+    key = hashlib.sha256(f"{call.actor.sub}\n{route}\n{json.dumps(call.params, sort_keys=True)}\n{header}".encode()).hexdigest()
+    request_hash = _request_hash(call)
+    deadline = time.monotonic() + REPLAY_WAIT_SECONDS
+    while True:
+        remembered = idempotency.begin(key, request_hash, call.ctx.settings.idempotency_ttl_seconds)
+        if remembered is None:
+            break  # ours: run it
+        if remembered.request_hash != request_hash:
+            return _error_reply(errors.IdempotencyKeyReused())
+        if remembered.status == idempotency.COMPLETED and remembered.response_status is not None:
+            body = json.loads(remembered.response_body or "null")
+            return Reply(body, int(remembered.response_status), {"Idempotent-Replayed": "true"})
+        if time.monotonic() > deadline:
+            return _error_reply(errors.RequestInProgress())
+        time.sleep(0.05)
+    try:
+        reply = _run(view, call)
+    except BaseException:
+        idempotency.abandon(key)
+        raise
+    if reply.status >= 500:
+        idempotency.abandon(key)
+    else:
+        idempotency.finish(key, reply.status, _json(reply.body))
+    return reply
+
+
+Idempotency = Literal["required", "optional", "none"]
+
+
+def endpoint(
+    bp: Blueprint,
+    path: str,
+    method: str,
+    *,
+    public: bool = False,
+    idempotency_key: Idempotency = "none",
+) -> Callable[[Callable[[Call], Reply]], Callable[..., Response]]:
+    """Registers ``view`` for ``method path``."""
+    route = f"{method} {path}"
+
+    def register(view: Callable[[Call], Reply]) -> Callable[..., Response]:
+        def handler(**params: str) -> Response:
+            started = time.perf_counter()
+            request = bp.current_request
+            request_id = (request.context or {}).get("requestId") or str(uuid.uuid4())
+            principal: Principal | None = None
+            try:
+                ctx = runtime.context()
+                headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+                if not public:
+                    principal = authenticate(ctx.settings, headers.get("authorization"))
+                call = Call(ctx, principal, dict(params), dict(request.query_params or {}), request.raw_body or b"", headers)
+                header = headers.get("idempotency-key")
+                if idempotency_key == "required" and not header:
+                    reply = Reply(error_body("idempotency_key_required", "send an Idempotency-Key header"), 400)
+                elif header and idempotency_key != "none":
+                    reply = _idempotent(view, call, route, header)
+                else:
+                    reply = _run(view, call)
+            except (errors.DomainError, ValidationError) as failure:
+                reply = _error_reply(failure)
+            except Exception:
+                log.exception("unhandled", extra={"fields": {"request_id": request_id, "route": route}})
+                reply = Reply(error_body("internal_error", "something went wrong; it is logged"), 500)
+            _log(request_id, route, principal, reply, started)
+            return Response(_json(reply.body), status_code=reply.status, headers={**JSON_HEADERS, **reply.headers})
+
+        handler.__name__ = view.__name__
+        handler.__doc__ = view.__doc__
+        bp.route(path, methods=[method])(handler)
+        return handler
+
+    return register
+
+
+def _log(request_id: str, route: str, principal: Principal | None, reply: Reply, started: float) -> None:
+    """One line per request: who, what, how it ended. Never a child's name or birth date."""
+    code = reply.body.get("error", {}).get("code") if isinstance(reply.body, dict) else None
+    log.info(
+        "request",
+        extra={
+            "fields": {
+                "request_id": request_id,
+                "route": route,
+                "actor": principal.sub if principal else None,
+                "role": principal.role.value if principal else None,
+                "status": reply.status,
+                "outcome": code or "ok",
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            }
+        },
+    )

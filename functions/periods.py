@@ -1,0 +1,45 @@
+"""Periods: open one, read it with its top-up progress, run or resume its top-up."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.domain.actors import SYSTEM
+from chalicelib.domain.period import AgeNominal, Period
+from chalicelib.services import periods
+from chalicelib.services.rollover import run_topup
+from functions.http import Call, Reply, endpoint
+from functions.schemas import OpenPeriodIn, PeriodOut
+
+bp = Blueprint(__name__)
+
+
+@endpoint(bp, "/periods", "POST", idempotency_key="optional")
+def open_period(call: Call) -> Reply:
+    body = call.parse(OpenPeriodIn)
+    period = Period(
+        period_id=body.period_id,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+        nominal=body.nominal,
+        quotas=dict(body.quotas),
+        timezone=call.ctx.settings.region_timezone,
+        age_nominals=tuple(AgeNominal(b.age_min, b.age_max, b.nominal) for b in body.age_nominals),
+    )
+    return Reply(PeriodOut.of(periods.open_period(call.ctx, call.actor, period)), 201)
+
+
+@endpoint(bp, "/periods/{period_id}", "GET")
+def get_period(call: Call) -> Reply:
+    return Reply(PeriodOut.of(periods.get(call.ctx, call.actor, call.params["period_id"])))
+
+
+@endpoint(bp, "/periods/{period_id}/topup", "POST", idempotency_key="optional")
+def topup(call: Call) -> Reply:
+    """Runs or resumes the top-up; 200 when complete, 202 when it stopped at its time budget (post again)."""
+    call.actor.require_regional_operator()
+    period_id = call.params["period_id"]
+    periods.get(call.ctx, call.actor, period_id)
+    complete = run_topup(call.ctx, period_id, call.ctx.settings.topup_http_budget_seconds)
+    state = periods.get(call.ctx, SYSTEM, period_id)
+    return Reply(PeriodOut.of(state), 200 if complete else 202)

@@ -1,0 +1,44 @@
+"""The scheduled year-start top-up.
+
+``topup_sweep`` runs every 15 minutes: when a period has begun (local midnight in the region's time zone) and its
+top-up is not complete, it works until shortly before the Lambda time limit and checkpoints; the next run resumes.
+``topup`` is the same job for one period, invoked at the exact start instant by the period's one-time schedule
+(infra/), or from the console.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Rate
+
+from chalicelib.services.rollover import run_due_topup, run_topup
+from functions import runtime
+
+bp = Blueprint(__name__)
+
+# Leave time to write the last checkpoint and report before Lambda stops the function.
+SAFETY_MARGIN_SECONDS = 60.0
+DEFAULT_BUDGET_SECONDS = 600.0
+
+
+def _budget(context: Any) -> float:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return DEFAULT_BUDGET_SECONDS
+    return max(1.0, remaining() / 1000 - SAFETY_MARGIN_SECONDS)
+
+
+@bp.schedule(Rate(15, unit=Rate.MINUTES), name="topup_sweep")
+def topup_sweep(event: Any) -> dict[str, Any]:
+    ctx = runtime.context()
+    period_id = run_due_topup(ctx, _budget(getattr(event, "context", None)))
+    return {"period_id": period_id}
+
+
+@bp.lambda_function(name="topup")
+def topup(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    ctx = runtime.context()
+    period_id = str(event["period_id"])
+    complete = run_topup(ctx, period_id, _budget(context))
+    return {"period_id": period_id, "complete": complete}

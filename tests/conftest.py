@@ -1,0 +1,93 @@
+"""Shared fixtures: one in-memory DynamoDB Local per test session (per xdist worker), fresh tables per test."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from chalice.test import Client
+
+from chalicelib.clock import SettableClock
+from chalicelib.config import Settings
+from chalicelib.services.context import Context
+from chalicelib.storage.tables import create_tables, delete_tables
+from chalicelib.storage.transactions import reset_connection
+from devtools import ddb_local
+from functions import runtime
+
+LOCAL_SECRET = "test-secret"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[ddb_local.LocalEngine]:
+    """DynamoDB Local, in memory, on a free port; stopped by PID at the end of the session."""
+    local = ddb_local.start()
+    os.environ.update(ddb_local.local_aws_environment(local.endpoint))
+    yield local
+    local.stop()
+
+
+@pytest.fixture
+def table_prefix(engine: ddb_local.LocalEngine) -> Iterator[str]:
+    """Fresh tables for one test, bound for the models and the app."""
+    prefix = f"t{uuid.uuid4().hex[:10]}-"
+    create_tables(prefix)
+    reset_connection()
+    env = test_environment(prefix)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    runtime.reset()
+    yield prefix
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    runtime.reset()
+    delete_tables(prefix)
+
+
+def test_environment(prefix: str) -> dict[str, str]:
+    return {
+        "PFDO_STAGE": "local",
+        "PFDO_TABLE_PREFIX": prefix,
+        "PFDO_JWT_SECRET": LOCAL_SECRET,
+        "PFDO_PERIOD_CACHE_SECONDS": "0",
+    }
+
+
+@pytest.fixture
+def api(table_prefix: str, tmp_path: Path) -> Iterator[Client]:
+    """The Chalice test client on the local stage, bound to this test's tables.
+
+    The client applies a stage's environment from .chalice/config.json on every request, so it reads a copy of the
+    project's config whose local stage points at this test's tables.
+    """
+    import app as app_module
+
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    config["stages"]["local"]["environment_variables"].update(test_environment(table_prefix))
+    (tmp_path / ".chalice").mkdir()
+    (tmp_path / ".chalice" / "config.json").write_text(json.dumps(config))
+    with Client(app_module.app, stage_name="local", project_dir=str(tmp_path)) as client:
+        yield client
+    runtime.reset()
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    clock = SettableClock()
+    clock.set(datetime(2027, 2, 10, 12, 0, tzinfo=timezone.utc))
+    return clock
+
+
+@pytest.fixture
+def ctx(table_prefix: str, clock: SettableClock) -> Context:
+    settings = Settings(stage="local", table_prefix=table_prefix, period_cache_seconds=0, jwt_secret=LOCAL_SECRET)
+    return Context.create(settings, clock)
