@@ -4,7 +4,7 @@ period rollover can be tried end to end."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -14,7 +14,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class SettableClock:
@@ -26,11 +26,11 @@ class SettableClock:
 
     def now(self) -> datetime:
         with self._lock:
-            return datetime.now(timezone.utc) + self._offset
+            return datetime.now(UTC) + self._offset
 
     def set(self, instant: datetime) -> None:
         with self._lock:
-            self._offset = instant.astimezone(timezone.utc) - datetime.now(timezone.utc)
+            self._offset = instant.astimezone(UTC) - datetime.now(UTC)
 
     def reset(self) -> None:
         with self._lock:

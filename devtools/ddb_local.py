@@ -58,7 +58,9 @@ class LocalEngine:
                 self.process.wait()
 
 
-def start(port: int | None = None, data_dir: Path | None = None, log: Path | None = None, timeout: float = 60) -> LocalEngine:
+def start(
+    port: int | None = None, data_dir: Path | None = None, log: Path | None = None, timeout: float = 60
+) -> LocalEngine:
     """Starts DynamoDB Local; ``data_dir=None`` keeps the data in memory."""
     java = shutil.which("java")
     if java is None:
@@ -81,7 +83,7 @@ def start(port: int | None = None, data_dir: Path | None = None, log: Path | Non
     else:
         data_dir.mkdir(parents=True, exist_ok=True)
         command += ["-dbPath", str(data_dir)]
-    output = open(log, "ab") if log else subprocess.DEVNULL
+    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the engine writes it all its life
     process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
     engine = LocalEngine(port, process)
     deadline = time.monotonic() + timeout

@@ -99,7 +99,9 @@ def _error_reply(failure: Exception) -> Reply:
         problems = failure.errors(include_url=False, include_context=False, include_input=False)
         if any(problem["type"] == "json_invalid" for problem in problems):
             return Reply(error_body("invalid_json", "the body is not valid JSON"), 400)
-        details = [{"field": ".".join(str(p) for p in problem["loc"]), "problem": problem["msg"]} for problem in problems]
+        details = [
+            {"field": ".".join(str(p) for p in problem["loc"]), "problem": problem["msg"]} for problem in problems
+        ]
         return Reply(error_body("validation_error", "the request is not valid", details), 422)
     raise failure
 
@@ -122,7 +124,9 @@ def _request_hash(call: Call) -> str:
 def _idempotent(view: Callable[[Call], Reply], call: Call, route: str, header: str) -> Reply:
     if not 1 <= len(header) <= 255 or not header.isprintable():
         return Reply(error_body("validation_error", "Idempotency-Key must be 1-255 printable characters"), 422)
-    key = hashlib.sha256(f"{call.actor.sub}\n{route}\n{json.dumps(call.params, sort_keys=True)}\n{header}".encode()).hexdigest()
+    key = hashlib.sha256(
+        f"{call.actor.sub}\n{route}\n{json.dumps(call.params, sort_keys=True)}\n{header}".encode()
+    ).hexdigest()
     request_hash = _request_hash(call)
     deadline = time.monotonic() + REPLAY_WAIT_SECONDS
     while True:
@@ -174,7 +178,9 @@ def endpoint(
                 headers = {k.lower(): v for k, v in (request.headers or {}).items()}
                 if not public:
                     principal = authenticate(ctx.settings, headers.get("authorization"))
-                call = Call(ctx, principal, dict(params), dict(request.query_params or {}), request.raw_body or b"", headers)
+                call = Call(
+                    ctx, principal, dict(params), dict(request.query_params or {}), _raw_body(request.raw_body), headers
+                )
                 header = headers.get("idempotency-key")
                 if idempotency_key == "required" and not header:
                     reply = Reply(error_body("idempotency_key_required", "send an Idempotency-Key header"), 400)
@@ -196,6 +202,12 @@ def endpoint(
         return handler
 
     return register
+
+
+def _raw_body(raw: str | bytes | None) -> bytes:
+    if raw is None:
+        return b""
+    return raw.encode() if isinstance(raw, str) else raw
 
 
 def _log(request_id: str, route: str, principal: Principal | None, reply: Reply, started: float) -> None:

@@ -66,7 +66,9 @@ class CertificateOut(BaseModel):
             municipality=certificate.municipality,
             period_id=certificate.period_id,
             valid_until=certificate.valid_until,
-            balance=BalanceOut(credited=b.credited, available=b.available, held=b.held, spent=b.spent, expired=b.expired),
+            balance=BalanceOut(
+                credited=b.credited, available=b.available, held=b.held, spent=b.spent, expired=b.expired
+            ),
         )
 
 
@@ -164,7 +166,9 @@ class PeriodOut(BaseModel):
             timezone=p.timezone,
             starts_at_utc=p.start_instant().strftime("%Y-%m-%dT%H:%M:%SZ"),
             nominal=p.nominal,
-            age_nominals=[AgeNominalIn(age_min=b.age_min, age_max=b.age_max, nominal=b.nominal) for b in p.age_nominals],
+            age_nominals=[
+                AgeNominalIn(age_min=b.age_min, age_max=b.age_max, nominal=b.nominal) for b in p.age_nominals
+            ],
             quotas=[QuotaOut(**q.__dict__) for q in sorted(state.quotas, key=lambda q: q.municipality)],
             topup=TopupOut.of(progress(state)),
         )

@@ -6,7 +6,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -83,7 +83,7 @@ def api(table_prefix: str, tmp_path: Path) -> Iterator[Client]:
 @pytest.fixture
 def clock() -> SettableClock:
     clock = SettableClock()
-    clock.set(datetime(2027, 2, 10, 12, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2027, 2, 10, 12, 0, tzinfo=UTC))
     return clock
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain import errors
@@ -87,6 +87,10 @@ class Period:
     def validate(self) -> None:
         if not PERIOD_ID.match(self.period_id):
             raise errors.InvalidRequest("period_id must be 1-32 letters, digits, '-' or '_'")
+        self._validate_span()
+        self._validate_money()
+
+    def _validate_span(self) -> None:
         if self.starts_on.day != 1:
             raise errors.InvalidRequest("a period starts on the first day of a month")
         if (self.ends_on + timedelta(days=1)).day != 1:
@@ -95,14 +99,18 @@ class Period:
             raise errors.InvalidRequest("ends_on must be after starts_on")
         if len(self.months) > MAX_MONTHS:
             raise errors.InvalidRequest(f"a period is at most {MAX_MONTHS} months")
+
+    def _validate_money(self) -> None:
+        if self.nominal <= 0:
+            raise errors.InvalidRequest("the nominal must be a positive number of kopecks")
         if not self.quotas:
             raise errors.InvalidRequest("quotas must name at least one municipality")
-        for municipality in self.quotas:
-            if not MUNICIPALITY.match(municipality):
-                raise errors.InvalidRequest(f"bad municipality code {municipality!r}")
+        for municipality, quota in self.quotas.items():
+            if not MUNICIPALITY.match(municipality) or quota < 0:
+                raise errors.InvalidRequest(f"bad quota for municipality {municipality!r}")
         for band in self.age_nominals:
-            if not 0 <= band.age_min <= band.age_max < MAX_AGE:
-                raise errors.InvalidRequest("an age group needs 0 <= age_min <= age_max < 18")
+            if not 0 <= band.age_min <= band.age_max < MAX_AGE or band.nominal <= 0:
+                raise errors.InvalidRequest("an age group needs 0 <= age_min <= age_max < 18 and a positive nominal")
 
     @property
     def months(self) -> list[Month]:
@@ -114,7 +122,7 @@ class Period:
     def start_instant(self) -> datetime:
         """The period's first instant, local midnight in the region's time zone, as an aware UTC datetime."""
         local = datetime.combine(self.starts_on, time.min, tzinfo=ZoneInfo(self.timezone))
-        return local.astimezone(timezone.utc)
+        return local.astimezone(UTC)
 
     def nominal_for_age(self, age: int) -> int:
         for band in self.age_nominals:

@@ -158,7 +158,9 @@ class LedgerPage:
     next_key: dict[str, object] | None
 
 
-def ledger(ctx: Context, actor: Principal, certificate_id: str, limit: int, after: dict[str, object] | None) -> LedgerPage:
+def ledger(
+    ctx: Context, actor: Principal, certificate_id: str, limit: int, after: dict[str, object] | None
+) -> LedgerPage:
     """The certificate's movements, newest first."""
     view(ctx, actor, certificate_id)
     entries, next_key = ledger_store.page(certificate_id, limit, after)

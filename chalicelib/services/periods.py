@@ -19,7 +19,9 @@ def open_period(ctx: Context, actor: Principal, period: Period) -> PeriodState:
     period.validate()
     if period.timezone != ctx.settings.region_timezone:
         raise errors.InvalidRequest("the period must use the region's time zone")
-    store.open_period(period, ctx.settings.region_code, ctx.settings.topup_segments, money.utc_stamp(ctx.now()), actor.sub)
+    store.open_period(
+        period, ctx.settings.region_code, ctx.settings.topup_segments, money.utc_stamp(ctx.now()), actor.sub
+    )
     ctx.calendar.invalidate()
     return store.period_state(period.period_id)
 

@@ -29,7 +29,9 @@ from chalicelib.storage.transactions import MAX_ITEMS, backoff
 ROLLOVER_ATTEMPTS = 10
 
 
-def rollover_certificate(ctx: Context, certificate_id: str, period: Period, counter: money.ProgressCounter) -> RolloverOutcome | None:
+def rollover_certificate(
+    ctx: Context, certificate_id: str, period: Period, counter: money.ProgressCounter
+) -> RolloverOutcome | None:
     """Rolls one certificate into ``period`` from a fresh read; None if it was already there (or is not funded)."""
     for attempt in range(ROLLOVER_ATTEMPTS):
         plan = plan_rollover(certificate_store.get(certificate_id).snapshot, period)

@@ -124,7 +124,7 @@ def scan_funded_outside(
         segment=segment,
         total_segments=total_segments,
         limit=page_size,
-        exclusive_start_key=start,
+        exclusive_start_key=start,  # type: ignore[arg-type]  # PynamoDB takes a raw key map too
         consistent_read=True,
     )
     found = [_from_record(CertificateRecord.from_raw_data(item)) for item in page.get("Items", [])]

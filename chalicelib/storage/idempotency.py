@@ -12,6 +12,7 @@ case again, which finds its own writes through their natural keys and answers as
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from dataclasses import dataclass
 
 from pynamodb.exceptions import DoesNotExist, PutError
@@ -39,7 +40,7 @@ def begin(key: str, request_hash: str, ttl_seconds: int) -> Remembered | None:
         status=IN_PROGRESS,
         request_hash=request_hash,
         locked_until=now + LOCK_SECONDS,
-        expires_at=now + ttl_seconds,
+        expires_at=datetime.fromtimestamp(now + ttl_seconds, tz=timezone.utc),
     )
     R = IdempotencyRecord
     # New key, or a lock whose holder died; a completed key is never taken again.
@@ -54,7 +55,8 @@ def begin(key: str, request_hash: str, ttl_seconds: int) -> Remembered | None:
         held = IdempotencyRecord.get(key, consistent_read=True)
     except DoesNotExist:  # abandoned between our put and get: take it on the next try
         return Remembered(IN_PROGRESS, request_hash, None, None)
-    return Remembered(held.status, held.request_hash, held.response_status, held.response_body)
+    status = None if held.response_status is None else int(held.response_status)
+    return Remembered(held.status, held.request_hash, status, held.response_body)
 
 
 def finish(key: str, status: int, body: str) -> None:

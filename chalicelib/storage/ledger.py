@@ -23,7 +23,9 @@ def _entry(record: LedgerRecord) -> LedgerEntry:
     )
 
 
-def page(certificate_id: str, limit: int, after: dict[str, Any] | None) -> tuple[list[LedgerEntry], dict[str, Any] | None]:
+def page(
+    certificate_id: str, limit: int, after: dict[str, Any] | None
+) -> tuple[list[LedgerEntry], dict[str, Any] | None]:
     """One Query on the by_posted index, newest first; returns the entries and the key to continue after."""
     result = LedgerRecord.by_posted.query(
         certificate_id, scan_index_forward=False, limit=limit, last_evaluated_key=after, page_size=limit

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from itertools import count
 from typing import Any
 
@@ -22,7 +22,7 @@ from chalicelib.domain.certificate import CertificateStatus, refuse_money_moveme
 from chalicelib.domain.ledger import EntryKind, charge_key, credit_key, expire_key, hold_key, release_key
 from chalicelib.domain.rollover import RolloverOutcome, RolloverPlan
 from chalicelib.storage.models import CertificateRecord, LedgerRecord, QuotaRecord, TopupSegmentRecord
-from chalicelib.storage.transactions import OnFailure, Transaction, fail_with, image_number, image_string
+from chalicelib.storage.transactions import OnFailure, Transaction, fail_with, image_string
 
 C = CertificateRecord
 
@@ -36,7 +36,7 @@ class RolloverConflict(errors.ConcurrentUpdate):
 
 
 def utc_stamp(now: datetime) -> str:
-    return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Posting:
@@ -209,7 +209,8 @@ def _add_rollover(tx: Transaction, plan: RolloverPlan, posting: Posting, actor: 
     closing: list[Action] = [C.status.set(plan.new_status.value), C.open_holds.set({}), C.version.add(1)]
     if plan.outcome is RolloverOutcome.CREDITED:
         # The certificate's balance now describes the new period.
-        actions = closing + [
+        actions = [
+            *closing,
             C.period_id.set(plan.to_period),
             C.period_starts_on.set(new_start),
             C.credited.set(plan.credit_amount),
@@ -220,22 +221,33 @@ def _add_rollover(tx: Transaction, plan: RolloverPlan, posting: Posting, actor: 
         ]
     else:
         # No new money: the balance keeps describing the old period, now all spent or expired.
-        actions = closing + [C.available.set(0), C.held.set(0), C.expired.add(plan.expire_amount)]
+        actions = [*closing, C.available.set(0), C.held.set(0), C.expired.add(plan.expire_amount)]
     tx.update(C(certificate_id=plan.certificate_id), actions, condition, conflict)
     old = plan.from_period
     if old is not None:
         for contract_id, amount in plan.releases:
             entry = Entry(
-                plan.certificate_id, EntryKind.RELEASE, release_key(contract_id), old, amount, contract_id,
+                plan.certificate_id,
+                EntryKind.RELEASE,
+                release_key(contract_id),
+                old,
+                amount,
+                contract_id,
                 reason="period_end",
             )
             add_entry(tx, entry, posting, actor, conflict)
         if plan.expire_amount:
-            entry = Entry(plan.certificate_id, EntryKind.EXPIRE, expire_key(old), old, plan.expire_amount, reason="period_end")
+            entry = Entry(
+                plan.certificate_id, EntryKind.EXPIRE, expire_key(old), old, plan.expire_amount, reason="period_end"
+            )
             add_entry(tx, entry, posting, actor, conflict)
     if plan.credit_amount:
         entry = Entry(
-            plan.certificate_id, EntryKind.CREDIT, credit_key(plan.to_period), plan.to_period, plan.credit_amount,
+            plan.certificate_id,
+            EntryKind.CREDIT,
+            credit_key(plan.to_period),
+            plan.to_period,
+            plan.credit_amount,
             reason="topup",
         )
         add_entry(tx, entry, posting, actor, conflict)
@@ -281,7 +293,9 @@ def add_hold(
         ),
         want_old_image=True,
     )
-    add_entry(tx, Entry(certificate_id, EntryKind.HOLD, hold_key(contract_id), period_id, amount, contract_id), posting, actor)
+    add_entry(
+        tx, Entry(certificate_id, EntryKind.HOLD, hold_key(contract_id), period_id, amount, contract_id), posting, actor
+    )
 
 
 def add_charge(
@@ -306,7 +320,9 @@ def add_charge(
         ),
         want_old_image=True,
     )
-    entry = Entry(certificate_id, EntryKind.CHARGE, charge_key(contract_id, month), period_id, amount, contract_id, month)
+    entry = Entry(
+        certificate_id, EntryKind.CHARGE, charge_key(contract_id, month), period_id, amount, contract_id, month
+    )
     add_entry(tx, entry, posting, actor)
 
 
@@ -334,5 +350,7 @@ def add_release(
         ),
         want_old_image=True,
     )
-    entry = Entry(certificate_id, EntryKind.RELEASE, release_key(contract_id), period_id, amount, contract_id, reason=reason)
+    entry = Entry(
+        certificate_id, EntryKind.RELEASE, release_key(contract_id), period_id, amount, contract_id, reason=reason
+    )
     add_entry(tx, entry, posting, actor)

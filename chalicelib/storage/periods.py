@@ -14,12 +14,14 @@ from chalicelib.domain import errors
 from chalicelib.domain.period import AgeNominal, Period
 from chalicelib.storage.models import (
     CALENDAR_PARTITION,
-    AgeNominal as AgeNominalMap,
     CalendarRecord,
     PeriodRecord,
     QuotaRecord,
     TopupSegmentRecord,
     _PeriodsTable,
+)
+from chalicelib.storage.models import (
+    AgeNominal as AgeNominalMap,
 )
 from chalicelib.storage.transactions import Transaction, fail_with
 

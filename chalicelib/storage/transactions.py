@@ -106,13 +106,19 @@ class Transaction:
             _Op(
                 "update",
                 lambda tw: tw.update(
-                    record, actions=actions, condition=condition, return_values=return_values, add_version_condition=False
+                    record,
+                    actions=actions,
+                    condition=condition,
+                    return_values=return_values,
+                    add_version_condition=False,
                 ),
                 on_failure,
             )
         )
 
-    def check(self, model: type[Model], hash_key: str, range_key: str | None, condition: Condition, on_failure: OnFailure) -> None:
+    def check(
+        self, model: type[Model], hash_key: str, range_key: str | None, condition: Condition, on_failure: OnFailure
+    ) -> None:
         self.ops.append(
             _Op("condition", lambda tw: tw.condition_check(model, hash_key, range_key, condition=condition), on_failure)
         )
@@ -139,13 +145,13 @@ class Transaction:
 
 def backoff(attempt: int, base: float = 0.01, cap: float = 0.5) -> None:
     """Full jitter: sleep a random time up to ``min(cap, base * 2**attempt)``."""
-    time.sleep(random.uniform(0, min(cap, base * 2**attempt)))
+    time.sleep(random.uniform(0, min(cap, base * 2**attempt)))  # noqa: S311 - jitter, not a secret
 
 
 def _domain_error(failure: TransactWriteError, ordered: list[_Op]) -> Exception:
     reasons = failure.cancellation_reasons or []
     conflict = False
-    for op, reason in zip(ordered, reasons):
+    for op, reason in zip(ordered, reasons, strict=False):
         if reason is None:
             continue
         if reason.code == "ConditionalCheckFailed":
@@ -157,4 +163,12 @@ def _domain_error(failure: TransactWriteError, ordered: list[_Op]) -> Exception:
     return failure
 
 
-__all__ = ["Transaction", "TransactionConflict", "fail_with", "transaction_connection", "backoff", "image_number", "image_string"]
+__all__ = [
+    "Transaction",
+    "TransactionConflict",
+    "backoff",
+    "fail_with",
+    "image_number",
+    "image_string",
+    "transaction_connection",
+]
