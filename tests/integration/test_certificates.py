@@ -61,7 +61,9 @@ def test_only_children_of_5_to_17_get_a_certificate(ctx: Context, clock: Settabl
             child(ctx, birth=birth)
 
 
-def test_funding_mid_period_credits_the_nominal_pro_rata_and_takes_a_quota_slot(ctx: Context, clock: SettableClock) -> None:
+def test_funding_mid_period_credits_the_nominal_pro_rata_and_takes_a_quota_slot(
+    ctx: Context, clock: SettableClock
+) -> None:
     open_year(ctx, 2027)
     at(clock, date(2027, 10, 5))
     certificate = certificates.fund(ctx, PARENT, child(ctx).certificate_id)
@@ -84,7 +86,9 @@ def test_funding_again_changes_nothing(ctx: Context, clock: SettableClock) -> No
     assert table_contents() == before
 
 
-def test_when_the_quota_is_used_up_funding_is_refused_and_nothing_is_written(ctx: Context, clock: SettableClock) -> None:
+def test_when_the_quota_is_used_up_funding_is_refused_and_nothing_is_written(
+    ctx: Context, clock: SettableClock
+) -> None:
     open_year(ctx, 2027, quota=1)
     at(clock, date(2027, 1, 15))
     certificates.fund(ctx, PARENT, child(ctx).certificate_id)

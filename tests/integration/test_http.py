@@ -115,7 +115,9 @@ def test_a_bad_child_is_refused_with_a_code_and_nothing_written(
     refused(api, status, code, "POST", "/children", body, world["parent"])
 
 
-def test_bad_certificate_requests_are_refused_with_a_code_and_nothing_written(api: Client, world: dict[str, Any]) -> None:
+def test_bad_certificate_requests_are_refused_with_a_code_and_nothing_written(
+    api: Client, world: dict[str, Any]
+) -> None:
     certificate = world["certificate"]
     refused(api, 422, "validation_error", "GET", "/certificates/12345", None, world["parent"])
     refused(api, 422, "validation_error", "POST", "/certificates/0000000000x/funding", None, world["parent"])
@@ -124,9 +126,9 @@ def test_bad_certificate_requests_are_refused_with_a_code_and_nothing_written(ap
     refused(api, 403, "forbidden", "POST", f"/certificates/{certificate}/funding", None, world["region"])
     refused(api, 403, "forbidden", "GET", f"/certificates/{certificate}", None, world["milkovo"])
     refused(api, 403, "forbidden", "GET", f"/certificates/{certificate}", None, world["provider"])
-    refused(api, 422, "validation_error", "GET", f"/certificates/{certificate}/ledger?limit=0", None, world["parent"])
-    refused(api, 422, "validation_error", "GET", f"/certificates/{certificate}/ledger?limit=x", None, world["parent"])
-    refused(api, 422, "validation_error", "GET", f"/certificates/{certificate}/ledger?cursor=forged", None, world["parent"])
+    refused(api, 422, "validation_error", "GET", f"{ledger}?limit=0", None, world["parent"])
+    refused(api, 422, "validation_error", "GET", f"{ledger}?limit=x", None, world["parent"])
+    refused(api, 422, "validation_error", "GET", f"{ledger}?cursor=forged", None, world["parent"])
 
 
 def test_routes_refuse_the_wrong_caller(api: Client, world: dict[str, Any]) -> None:
@@ -201,9 +203,7 @@ def test_a_refusal_is_remembered_under_its_idempotency_key_too(api: Client, worl
 
 
 def test_the_dev_routes_exist_only_in_the_local_stage() -> None:
-    probe = (
-        "import app, json; print(json.dumps(sorted(app.app.routes)))"
-    )
+    probe = "import app, json; print(json.dumps(sorted(app.app.routes)))"
     for stage, expected in (("local", True), ("dev", False), ("prod", False)):
         out = subprocess.run(
             [sys.executable, "-c", probe],

@@ -28,7 +28,7 @@ def test_a_cursor_round_trips_and_refuses_tampering_or_another_scope() -> None:
     assert cursor.decode(SECRET, "ledger:1", token) == key
     with pytest.raises(errors.InvalidRequest):
         cursor.decode(SECRET, "ledger:2", token)
-    body, signature = token.split(".")
+    signature = token.split(".")[1]
     forged = cursor.encode("other", "ledger:1", {"certificate_id": {"S": "2"}})
     assert forged is not None
     with pytest.raises(errors.InvalidRequest):
