@@ -12,8 +12,8 @@ case again, which finds its own writes through their natural keys and answers as
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from pynamodb.exceptions import DoesNotExist, PutError
 

@@ -119,6 +119,7 @@ def test_bad_certificate_requests_are_refused_with_a_code_and_nothing_written(
     api: Client, world: dict[str, Any]
 ) -> None:
     certificate = world["certificate"]
+    ledger = f"/certificates/{certificate}/ledger"
     refused(api, 422, "validation_error", "GET", "/certificates/12345", None, world["parent"])
     refused(api, 422, "validation_error", "POST", "/certificates/0000000000x/funding", None, world["parent"])
     refused(api, 404, "certificate_not_found", "GET", f"/certificates/{certificate}", None, world["other"])
