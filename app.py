@@ -5,12 +5,15 @@ from __future__ import annotations
 from chalice import Chalice
 
 from chalicelib.config import get_settings
-from functions import certificates, dev, periods, topup
+from functions import certificates, contracts, dev, periods, programs, providers, topup
 
 app = Chalice(app_name="pfdo-functions")
 app.register_blueprint(periods.bp)
 app.register_blueprint(certificates.bp)
 app.register_blueprint(topup.bp)
+app.register_blueprint(providers.bp)
+app.register_blueprint(programs.bp)
+app.register_blueprint(contracts.bp)
 # Routes are fixed when the app is built, so the stage is read here: /dev/* exists only in the local stage.
 if get_settings().is_local:
     app.register_blueprint(dev.bp)

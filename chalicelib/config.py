@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     # How long an Idempotency-Key is remembered.
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
 
+    # Provider documents: a private bucket, uploaded by pre-signed POST (AWS_ENDPOINT_URL_S3 points at moto locally).
+    documents_bucket: str = "pfdo-local-documents"
+    document_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    document_upload_seconds: int = Field(default=900, ge=60, le=3600)
+    # The catalog answers a page with at most this many DynamoDB queries, however large the catalog.
+    catalog_max_queries: int = Field(default=4, ge=1, le=20)
+    # Days a provider has to accept an enrolment request before it expires and its hold is released.
+    contract_response_days: int = Field(default=5, ge=1, le=60)
+
     @property
     def is_local(self) -> bool:
         return self.stage == "local"

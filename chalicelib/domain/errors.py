@@ -174,3 +174,113 @@ class RequestInProgress(DomainError):
     """A request with this Idempotency-Key is still being processed; retry shortly."""
 
     code = "request_in_progress"
+
+
+class InvalidTransition(DomainError):
+    """The resource's status does not allow this change."""
+
+    code = "invalid_transition"
+
+
+class ProviderNotFound(NotFound):
+    """No such provider."""
+
+    code = "provider_not_found"
+
+
+class ProviderExists(DomainError):
+    """A provider with this ИНН has already applied."""
+
+    code = "provider_exists"
+
+
+class ProviderNotApproved(DomainError):
+    """The provider is not approved in the registry."""
+
+    code = "provider_not_approved"
+    status = 403
+
+
+class ProviderSuspended(DomainError):
+    """The provider is suspended: no new contracts, no charges."""
+
+    code = "provider_suspended"
+
+
+class DocumentRejected(DomainError):
+    """The uploaded document is missing, too large or of a type that is not accepted."""
+
+    code = "document_rejected"
+    status = 422
+
+
+class ProgramNotFound(NotFound):
+    """No such program."""
+
+    code = "program_not_found"
+
+
+class NotCertified(DomainError):
+    """The program is not certified for payment by certificate."""
+
+    code = "not_certified"
+
+
+class CapacityBelowSeats(DomainError):
+    """The capacity cannot go below the seats already taken."""
+
+    code = "capacity_below_seats"
+
+
+class NoSeats(DomainError):
+    """No free seat is left in the program."""
+
+    code = "no_seats"
+
+
+class AgeMismatch(DomainError):
+    """The child's age is outside the program's age range."""
+
+    code = "age_mismatch"
+
+
+class AlreadyEnrolled(DomainError):
+    """The child is already enrolled in this program."""
+
+    code = "already_enrolled"
+
+
+class ContractNotFound(NotFound):
+    """No such contract (or not one of yours)."""
+
+    code = "contract_not_found"
+
+
+class NotActive(DomainError):
+    """The contract is not active."""
+
+    code = "not_active"
+
+
+class MonthCharged(DomainError):
+    """This month of the contract is already charged."""
+
+    code = "month_charged"
+
+
+class MonthNotChargeable(DomainError):
+    """The month has not begun, is not a month of the contract, or its period has closed."""
+
+    code = "month_not_chargeable"
+
+
+class AlreadyRated(DomainError):
+    """This contract's program is already rated."""
+
+    code = "already_rated"
+
+
+class NotEligibleToRate(DomainError):
+    """Only a parent whose child has (or had) a contract with the program may rate it."""
+
+    code = "not_eligible_to_rate"

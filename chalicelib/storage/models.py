@@ -193,12 +193,236 @@ class IdempotencyRecord(Model):
     expires_at = TTLAttribute()
 
 
+class ByQueue(GlobalSecondaryIndex["ProviderRecord"]):
+    """An operator's queue: providers of a municipality in a status, oldest application first."""
+
+    class Meta:
+        index_name = "by_queue"
+        projection = AllProjection()
+
+    queue = UnicodeAttribute(hash_key=True)  # "{municipality}#{status}"
+    queued_at = UnicodeAttribute(range_key=True)  # "{applied_at}#{provider_id}"
+
+
+class ProviderRecord(Model):
+    """A provider's entry in the registry, keyed by its ИНН."""
+
+    class Meta:
+        table_name = "providers"
+        billing_mode = "PAY_PER_REQUEST"
+
+    provider_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    name = UnicodeAttribute()
+    inn = UnicodeAttribute()
+    ogrn = UnicodeAttribute()
+    licence = UnicodeAttribute()
+    municipality = UnicodeAttribute()
+    contacts = MapAttribute[str, Any](default=dict)
+    owner_sub = UnicodeAttribute()
+    status = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    applied_at = UnicodeAttribute()
+    decided_at = UnicodeAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)
+    queue = UnicodeAttribute()
+    queued_at = UnicodeAttribute()
+    # document id -> {kind, key, sha256, size, content_type, uploaded_at}
+    documents = MapAttribute[str, Any](default=dict)
+    rating_sum = NumberAttribute(default=0)
+    rating_count = NumberAttribute(default=0)
+    version = NumberAttribute(default=0)
+
+    by_queue = ByQueue()
+
+
+class CatalogByMunicipality(GlobalSecondaryIndex["ProgramRecord"]):
+    """The catalog of one municipality, by direction. Sparse: only programs open to enrolment carry the key."""
+
+    class Meta:
+        index_name = "catalog_by_municipality"
+        projection = AllProjection()
+
+    catalog_municipality = UnicodeAttribute(hash_key=True)
+    catalog_key = UnicodeAttribute(range_key=True)  # "{direction}#{program_id}"
+
+
+class CatalogByDirection(GlobalSecondaryIndex["ProgramRecord"]):
+    """The region's catalog of one direction, by municipality. Sparse."""
+
+    class Meta:
+        index_name = "catalog_by_direction"
+        projection = AllProjection()
+
+    catalog_direction = UnicodeAttribute(hash_key=True)
+    catalog_place = UnicodeAttribute(range_key=True)  # "{municipality}#{program_id}"
+
+
+class CatalogOfRegion(GlobalSecondaryIndex["ProgramRecord"]):
+    """The whole region's catalog (no municipality or direction given). Sparse."""
+
+    class Meta:
+        index_name = "catalog_of_region"
+        projection = AllProjection()
+
+    catalog_region = UnicodeAttribute(hash_key=True)
+    catalog_key = UnicodeAttribute(range_key=True)
+
+
+class ProgramsOfProvider(GlobalSecondaryIndex["ProgramRecord"]):
+    class Meta:
+        index_name = "by_provider"
+        projection = AllProjection()
+
+    provider_id = UnicodeAttribute(hash_key=True)
+    program_id = UnicodeAttribute(range_key=True)
+
+
+class _ProgramsTable(Model):
+    """The programs table: a program's items share its partition, told apart by ``record``."""
+
+    class Meta:
+        table_name = "programs"
+        billing_mode = "PAY_PER_REQUEST"
+
+    program_id = UnicodeAttribute(hash_key=True)
+    record = UnicodeAttribute(range_key=True)
+
+
+class ProgramRecord(_ProgramsTable):
+    """record = "program": a provider's program (group) with its price, capacity and seats taken (I6)."""
+
+    provider_id = UnicodeAttribute()
+    provider_name = UnicodeAttribute()
+    title = UnicodeAttribute()
+    description = UnicodeAttribute()
+    direction = UnicodeAttribute()
+    age_min = NumberAttribute()
+    age_max = NumberAttribute()
+    municipality = UnicodeAttribute()
+    address = UnicodeAttribute()
+    schedule = UnicodeAttribute()
+    period_id = UnicodeAttribute()
+    months = ListAttribute[str](default=list)
+    price_per_month = NumberAttribute()
+    capacity = NumberAttribute()
+    seats_taken = NumberAttribute(default=0)
+    status = UnicodeAttribute()
+    search_text = UnicodeAttribute()
+    rating_sum = NumberAttribute(default=0)
+    rating_count = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=0)
+    catalog_municipality = UnicodeAttribute(null=True)
+    catalog_direction = UnicodeAttribute(null=True)
+    catalog_region = UnicodeAttribute(null=True)
+    catalog_key = UnicodeAttribute(null=True)
+    catalog_place = UnicodeAttribute(null=True)
+
+    catalog_by_municipality = CatalogByMunicipality()
+    catalog_by_direction = CatalogByDirection()
+    catalog_of_region = CatalogOfRegion()
+    by_provider = ProgramsOfProvider()
+
+
+class SeatRecord(_ProgramsTable):
+    """record = "seat#{certificate_id}": a child holds a seat in the program; one per child (already_enrolled)."""
+
+    contract_id = UnicodeAttribute()
+    taken_at = UnicodeAttribute()
+
+
+class ContractsOfCertificate(GlobalSecondaryIndex["ContractRecord"]):
+    class Meta:
+        index_name = "by_certificate"
+        projection = AllProjection()
+
+    certificate_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ContractsOfProvider(GlobalSecondaryIndex["ContractRecord"]):
+    class Meta:
+        index_name = "by_provider"
+        projection = AllProjection()
+
+    provider_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ContractsOfGuardian(GlobalSecondaryIndex["ContractRecord"]):
+    class Meta:
+        index_name = "by_guardian"
+        projection = AllProjection()
+
+    guardian_sub = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ContractRecord(Model):
+    """A contract (договор) between a child's certificate and a program, with its hold and monthly charges (I5)."""
+
+    class Meta:
+        table_name = "contracts"
+        billing_mode = "PAY_PER_REQUEST"
+
+    contract_id = UnicodeAttribute(hash_key=True)
+    certificate_id = UnicodeAttribute()
+    guardian_sub = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    program_id = UnicodeAttribute()
+    program_title = UnicodeAttribute()
+    period_id = UnicodeAttribute()
+    municipality = UnicodeAttribute()
+    status = UnicodeAttribute()
+    price_per_month = NumberAttribute()
+    months = ListAttribute[str](default=list)
+    hold_amount = NumberAttribute()
+    remaining_hold = NumberAttribute()
+    charged_total = NumberAttribute(default=0)
+    # "YYYY-MM" -> kopecks charged for that month
+    charges = MapAttribute[str, Any](default=dict)
+    funded = BooleanAttribute()
+    created_at = UnicodeAttribute()
+    respond_by = UnicodeAttribute()
+    accepted_at = UnicodeAttribute(null=True)
+    ended_at = UnicodeAttribute(null=True)
+    end_reason = UnicodeAttribute(null=True)
+    ended_by = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)
+
+    by_certificate = ContractsOfCertificate()
+    by_provider = ContractsOfProvider()
+    by_guardian = ContractsOfGuardian()
+
+
+class RatingRecord(Model):
+    """A parent's rating of a program, once per contract. The guardian is kept for audit, never shown."""
+
+    class Meta:
+        table_name = "ratings"
+        billing_mode = "PAY_PER_REQUEST"
+
+    program_id = UnicodeAttribute(hash_key=True)
+    contract_id = UnicodeAttribute(range_key=True)
+    provider_id = UnicodeAttribute()
+    score = NumberAttribute()
+    comment = UnicodeAttribute(null=True)
+    rated_at = UnicodeAttribute()
+    guardian_sub = UnicodeAttribute()
+
+
 # Each table once: the model whose schema (keys and indexes) creates it, and its TTL attribute if any.
 TABLES: dict[str, tuple[type[Model], str | None]] = {
     "certificates": (CertificateRecord, None),
     "ledger": (LedgerRecord, None),
     "periods": (PeriodRecord, None),
     "idempotency": (IdempotencyRecord, "expires_at"),
+    "providers": (ProviderRecord, None),
+    "programs": (ProgramRecord, None),
+    "contracts": (ContractRecord, None),
+    "ratings": (RatingRecord, None),
 }
 
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -210,6 +434,12 @@ ALL_MODELS: tuple[type[Model], ...] = (
     TopupSegmentRecord,
     CalendarRecord,
     IdempotencyRecord,
+    ProviderRecord,
+    _ProgramsTable,
+    ProgramRecord,
+    SeatRecord,
+    ContractRecord,
+    RatingRecord,
 )
 
 
