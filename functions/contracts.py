@@ -1,7 +1,159 @@
-"""Routes of contracts (filled in by the contracts work)."""
+"""Contracts: enrol, accept, decline, charge a month, cancel; the parent's and the provider's cabinets."""
 
 from __future__ import annotations
 
-from chalice import Blueprint
+from typing import Annotated, Any
+
+from chalice import Blueprint, Rate
+from pydantic import BaseModel, Field
+
+from chalicelib import cursor
+from chalicelib.domain import errors
+from chalicelib.services import contracts
+from chalicelib.services.context import Context
+from chalicelib.storage.contracts import Contract, Filters
+from functions import runtime
+from functions.http import Call, Reply, endpoint
+from functions.schemas import Strict
 
 bp = Blueprint(__name__)
+
+MAX_PAGE = 100
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class EnrolIn(Strict):
+    certificate_id: Annotated[str, Field(pattern=r"^\d{10}$")]
+    program_id: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class ChargeIn(Strict):
+    month: Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")]
+    amount: Annotated[int, Field(gt=0, le=100_000_000)]
+
+
+class ReasonIn(Strict):
+    reason: Reason | None = None
+
+
+class ContractOut(BaseModel):
+    id: str
+    certificate_id: str
+    provider_id: str
+    program_id: str
+    program_title: str
+    period_id: str
+    municipality: str
+    status: str
+    price_per_month: int
+    months: list[str]
+    hold: int
+    held: int
+    charged: int
+    charges: dict[str, int]
+    months_to_charge: list[str]
+    created_at: str
+    respond_by: str
+    accepted_at: str | None
+    ended_at: str | None
+    end_reason: str | None
+
+    @classmethod
+    def of(cls, ctx: Context, contract: Contract) -> ContractOut:
+        return cls(
+            id=contract.contract_id,
+            certificate_id=contract.certificate_id,
+            provider_id=contract.provider_id,
+            program_id=contract.program_id,
+            program_title=contract.program_title,
+            period_id=contract.period_id,
+            municipality=contract.municipality,
+            status=contract.status.value,
+            price_per_month=contract.price_per_month,
+            months=contract.months,
+            hold=contract.hold_amount,
+            held=contract.remaining_hold,
+            charged=contract.charged_total,
+            charges=contract.charges,
+            months_to_charge=contracts.to_charge(ctx, contract),
+            created_at=contract.created_at,
+            respond_by=contract.respond_by,
+            accepted_at=contract.accepted_at,
+            ended_at=contract.ended_at,
+            end_reason=contract.end_reason,
+        )
+
+
+class ContractsOut(BaseModel):
+    contracts: list[ContractOut]
+    cursor: str | None
+
+
+class ChargeOut(BaseModel):
+    contract_id: str
+    month: str
+    amount: int
+    charged_at: str
+
+
+@endpoint(bp, "/contracts", "POST", idempotency_key="required")
+def enrol(call: Call) -> Reply:
+    body = call.parse(EnrolIn)
+    key = call.headers.get("idempotency-key", "")
+    contract = contracts.enrol(call.ctx, call.actor, body.certificate_id, body.program_id, key)
+    return Reply(ContractOut.of(call.ctx, contract), 201)
+
+
+@endpoint(bp, "/contracts", "GET")
+def listing(call: Call) -> Reply:
+    limit = call.query.get("limit", "20")
+    if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
+        raise errors.InvalidRequest(f"limit must be a whole number from 1 to {MAX_PAGE}")
+    filters = Filters(call.query.get("status"), call.query.get("program_id"), call.query.get("month"))
+    secret = call.ctx.settings.cursor_secret.get_secret_value()
+    scope = f"contracts:{call.actor.sub}:{filters}"
+    page = contracts.listing(
+        call.ctx, call.actor, int(limit), cursor.decode(secret, scope, call.query.get("cursor")), filters
+    )
+    items = [ContractOut.of(call.ctx, c) for c in page.contracts]
+    return Reply(ContractsOut(contracts=items, cursor=cursor.encode(secret, scope, page.next_key)))
+
+
+@endpoint(bp, "/contracts/{contract_id}", "GET")
+def view(call: Call) -> Reply:
+    return Reply(ContractOut.of(call.ctx, contracts.view(call.ctx, call.actor, call.params["contract_id"])))
+
+
+@endpoint(bp, "/contracts/{contract_id}/accept", "POST", idempotency_key="optional")
+def accept(call: Call) -> Reply:
+    return Reply(ContractOut.of(call.ctx, contracts.accept(call.ctx, call.actor, call.params["contract_id"])))
+
+
+@endpoint(bp, "/contracts/{contract_id}/decline", "POST", idempotency_key="optional")
+def decline(call: Call) -> Reply:
+    body = call.parse(ReasonIn)
+    if not body.reason or not body.reason.strip():
+        raise errors.InvalidRequest("a reason is required")
+    contract = contracts.decline(call.ctx, call.actor, call.params["contract_id"], body.reason.strip())
+    return Reply(ContractOut.of(call.ctx, contract))
+
+
+@endpoint(bp, "/contracts/{contract_id}/cancel", "POST", idempotency_key="optional")
+def cancel(call: Call) -> Reply:
+    body = call.parse(ReasonIn) if call.raw_body.strip() else ReasonIn()
+    reason = body.reason.strip() if body.reason and body.reason.strip() else None
+    contract = contracts.cancel(call.ctx, call.actor, call.params["contract_id"], reason)
+    return Reply(ContractOut.of(call.ctx, contract))
+
+
+@endpoint(bp, "/contracts/{contract_id}/charges", "POST", idempotency_key="required")
+def charge(call: Call) -> Reply:
+    body = call.parse(ChargeIn)
+    receipt = contracts.charge(call.ctx, call.actor, call.params["contract_id"], body.month, body.amount)
+    return Reply(ChargeOut(**receipt.__dict__), 201)
+
+
+@bp.schedule(Rate(1, unit=Rate.HOURS), name="contract_expiry")
+def expire_requests(event: Any) -> dict[str, int]:
+    """Requests not accepted in time give back their hold and their seat."""
+    return {"expired": contracts.expire_requests(runtime.context())}

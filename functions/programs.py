@@ -1,7 +1,386 @@
-"""Routes of programs (filled in by the programs work)."""
+"""Programs, the public catalog and ratings.
+
+POST  /programs                               provider (approved): a new program, published or a draft
+GET   /programs                               anyone: the catalog (filters, cursor pages; a page may be short)
+GET   /programs/{program_id}                  anyone (a draft: its provider only)
+PATCH /programs/{program_id}                  its provider: details, price (new enrolments only), capacity
+POST  /programs/{program_id}/publish          its provider: draft -> published
+POST  /programs/{program_id}/certification    operator of its municipality: published -> certified
+POST  /programs/{program_id}/close            its provider or an operator: published|certified -> closed
+GET   /providers/{provider_id}/programs       the provider itself or an operator: every status
+POST  /programs/{program_id}/ratings          parent with an accepted contract: 1-5 once per contract
+GET   /programs/{program_id}/ratings          anyone: scores, comments, dates; never who rated
+"""
 
 from __future__ import annotations
 
+import re
+from typing import Annotated, Literal
+
 from chalice import Blueprint
+from pydantic import BaseModel, Field
+
+from chalicelib import cursor
+from chalicelib.auth import authenticate
+from chalicelib.domain import errors
+from chalicelib.domain.actors import Principal
+from chalicelib.domain.money import MAX_AMOUNT_KOPECKS
+from chalicelib.domain.program import (
+    ADDRESS_MAX,
+    AGE_MAX,
+    AGE_MIN,
+    CAPACITY_MAX,
+    COMMENT_MAX,
+    DESCRIPTION_MAX,
+    SCHEDULE_MAX,
+    SCORE_MAX,
+    SCORE_MIN,
+    TITLE_MAX,
+    Direction,
+    ProgramChanges,
+    ProgramDraft,
+    RatingSummary,
+)
+from chalicelib.services import catalog, programs, ratings
+from chalicelib.storage.programs import CatalogItem, Program
+from chalicelib.storage.ratings import Rating
+from functions.http import Call, Reply, endpoint
+from functions.schemas import Strict
 
 bp = Blueprint(__name__)
+
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PROVIDER_PAGE, RATINGS_PAGE, MAX_PAGE = 20, 20, 100
+Kopecks = Annotated[int, Field(ge=0, le=MAX_AMOUNT_KOPECKS)]
+Age = Annotated[int, Field(ge=AGE_MIN, le=AGE_MAX)]
+Capacity = Annotated[int, Field(ge=1, le=CAPACITY_MAX)]
+MonthText = Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")]
+
+
+# --- bodies ----------------------------------------------------------------------------------------------------------
+
+
+class ProgramIn(Strict):
+    title: Annotated[str, Field(min_length=1, max_length=TITLE_MAX)]
+    description: Annotated[str, Field(min_length=1, max_length=DESCRIPTION_MAX)]
+    direction: Literal[
+        "technical", "natural_science", "physical_sports", "arts", "tourism_local_history", "social_humanitarian"
+    ]
+    age_min: Age
+    age_max: Age
+    municipality: Annotated[str, Field(min_length=2, max_length=48)]
+    address: Annotated[str, Field(min_length=1, max_length=ADDRESS_MAX)]
+    schedule: Annotated[str, Field(min_length=1, max_length=SCHEDULE_MAX)]
+    period_id: Annotated[str, Field(min_length=1, max_length=32)]
+    months: Annotated[list[MonthText], Field(min_length=1, max_length=24)] | None = None
+    price_per_month: Kopecks
+    capacity: Capacity
+    draft: bool = False
+
+
+class ProgramPatch(Strict):
+    title: Annotated[str, Field(min_length=1, max_length=TITLE_MAX)] | None = None
+    description: Annotated[str, Field(min_length=1, max_length=DESCRIPTION_MAX)] | None = None
+    address: Annotated[str, Field(min_length=1, max_length=ADDRESS_MAX)] | None = None
+    schedule: Annotated[str, Field(min_length=1, max_length=SCHEDULE_MAX)] | None = None
+    price_per_month: Kopecks | None = None
+    capacity: Capacity | None = None
+    months: Annotated[list[MonthText], Field(min_length=1, max_length=24)] | None = None
+
+
+class RatingIn(Strict):
+    contract_id: Annotated[str, Field(min_length=1, max_length=64)]
+    score: Annotated[int, Field(ge=SCORE_MIN, le=SCORE_MAX)]
+    comment: Annotated[str, Field(max_length=COMMENT_MAX)] | None = None
+
+
+class RatingOut(BaseModel):
+    average: float | None
+    count: int
+
+    @classmethod
+    def of(cls, summary: RatingSummary) -> RatingOut:
+        return cls(average=summary.average, count=summary.count)
+
+
+class ProgramOut(BaseModel):
+    program_id: str
+    provider_id: str
+    provider_name: str
+    title: str
+    description: str
+    direction: str
+    age_min: int
+    age_max: int
+    municipality: str
+    address: str
+    schedule: str
+    period_id: str
+    months: list[str]
+    price_per_month: int
+    capacity: int
+    seats_taken: int
+    free_seats: int
+    status: str
+    rating: RatingOut
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, p: Program) -> ProgramOut:
+        return cls(
+            program_id=p.program_id,
+            provider_id=p.provider_id,
+            provider_name=p.provider_name,
+            title=p.title,
+            description=p.description,
+            direction=p.direction.value,
+            age_min=p.age_min,
+            age_max=p.age_max,
+            municipality=p.municipality,
+            address=p.address,
+            schedule=p.schedule,
+            period_id=p.period_id,
+            months=p.months,
+            price_per_month=p.price_per_month,
+            capacity=p.capacity,
+            seats_taken=p.seats_taken,
+            free_seats=p.free_seats,
+            status=p.status.value,
+            rating=RatingOut.of(p.rating),
+            created_at=p.created_at,
+            updated_at=p.updated_at,
+        )
+
+
+class CatalogItemOut(BaseModel):
+    program_id: str
+    title: str
+    direction: str
+    municipality: str
+    address: str
+    schedule: str
+    age_min: int
+    age_max: int
+    period_id: str
+    price_per_month: int
+    free_seats: int
+    status: str
+    provider_id: str
+    provider_name: str
+    rating: RatingOut
+
+    @classmethod
+    def of(cls, item: CatalogItem) -> CatalogItemOut:
+        return cls(
+            program_id=item.program_id,
+            title=item.title,
+            direction=item.direction.value,
+            municipality=item.municipality,
+            address=item.address,
+            schedule=item.schedule,
+            age_min=item.age_min,
+            age_max=item.age_max,
+            period_id=item.period_id,
+            price_per_month=item.price_per_month,
+            free_seats=item.free_seats,
+            status=item.status.value,
+            provider_id=item.provider_id,
+            provider_name=item.provider_name,
+            rating=RatingOut.of(item.rating),
+        )
+
+
+class CatalogOut(BaseModel):
+    """A page may hold fewer than ``limit`` items (even none) while ``cursor`` is not null: the catalog answers each
+    request with a bounded amount of work. Keep following ``cursor`` until it is null."""
+
+    items: list[CatalogItemOut]
+    cursor: str | None
+
+
+class ProviderProgramsOut(BaseModel):
+    provider_id: str
+    rating: RatingOut
+    programs: list[ProgramOut]
+    cursor: str | None
+
+
+class RatingItemOut(BaseModel):
+    score: int
+    comment: str | None
+    rated_on: str
+
+    @classmethod
+    def of(cls, rating: Rating) -> RatingItemOut:
+        return cls(score=rating.score, comment=rating.comment, rated_on=rating.rated_at[:10])
+
+
+class RatingsOut(BaseModel):
+    program_id: str
+    rating: RatingOut
+    ratings: list[RatingItemOut]
+    cursor: str | None
+
+
+class RatedOut(BaseModel):
+    program_id: str
+    score: int
+    comment: str | None
+    rated_on: str
+
+
+# --- routes ----------------------------------------------------------------------------------------------------------
+
+
+@endpoint(bp, "/programs", "POST", idempotency_key="optional")
+def create_program(call: Call) -> Reply:
+    body = call.parse(ProgramIn)
+    draft = ProgramDraft(
+        title=body.title,
+        description=body.description,
+        direction=Direction(body.direction),
+        age_min=body.age_min,
+        age_max=body.age_max,
+        municipality=body.municipality,
+        address=body.address,
+        schedule=body.schedule,
+        price_per_month=body.price_per_month,
+        capacity=body.capacity,
+    )
+    program = programs.create(call.ctx, call.actor, draft, body.period_id, body.months, as_draft=body.draft)
+    return Reply(ProgramOut.of(program), 201)
+
+
+@endpoint(bp, "/programs", "GET", public=True)
+def catalog_page(call: Call) -> Reply:
+    result = catalog.search(call.ctx, _catalog_query(call.query), call.query.get("cursor"))
+    return Reply(CatalogOut(items=[CatalogItemOut.of(i) for i in result.items], cursor=result.cursor))
+
+
+@endpoint(bp, "/programs/{program_id}", "GET", public=True)
+def view_program(call: Call) -> Reply:
+    return Reply(ProgramOut.of(programs.view(call.ctx, _caller(call), _program_id(call))))
+
+
+@endpoint(bp, "/programs/{program_id}", "PATCH")
+def change_program(call: Call) -> Reply:
+    body = call.parse(ProgramPatch)
+    changes = ProgramChanges(**body.model_dump(exclude_none=True))
+    return Reply(ProgramOut.of(programs.change(call.ctx, call.actor, _program_id(call), changes)))
+
+
+@endpoint(bp, "/programs/{program_id}/publish", "POST", idempotency_key="optional")
+def publish_program(call: Call) -> Reply:
+    return Reply(ProgramOut.of(programs.publish(call.ctx, call.actor, _program_id(call))))
+
+
+@endpoint(bp, "/programs/{program_id}/certification", "POST", idempotency_key="optional")
+def certify_program(call: Call) -> Reply:
+    return Reply(ProgramOut.of(programs.certify(call.ctx, call.actor, _program_id(call))))
+
+
+@endpoint(bp, "/programs/{program_id}/close", "POST", idempotency_key="optional")
+def close_program(call: Call) -> Reply:
+    return Reply(ProgramOut.of(programs.close(call.ctx, call.actor, _program_id(call))))
+
+
+@endpoint(bp, "/providers/{provider_id}/programs", "GET")
+def provider_programs(call: Call) -> Reply:
+    provider_id = call.params["provider_id"]
+    if not _ID.match(provider_id):
+        raise errors.InvalidRequest("provider_id is not valid")
+    secret = call.ctx.settings.cursor_secret.get_secret_value()
+    scope = f"provider-programs:{provider_id}"
+    after = cursor.decode(secret, scope, call.query.get("cursor"))
+    page = programs.of_provider(call.ctx, call.actor, provider_id, _limit(call, PROVIDER_PAGE), after)
+    return Reply(
+        ProviderProgramsOut(
+            provider_id=provider_id,
+            rating=RatingOut.of(ratings.provider_rating(provider_id)),
+            programs=[ProgramOut.of(p) for p in page.programs],
+            cursor=cursor.encode(secret, scope, page.next_key),
+        )
+    )
+
+
+@endpoint(bp, "/programs/{program_id}/ratings", "POST", idempotency_key="optional")
+def rate_program(call: Call) -> Reply:
+    body = call.parse(RatingIn)
+    rated = ratings.rate(call.ctx, call.actor, _program_id(call), body.contract_id, body.score, body.comment)
+    out = RatedOut(program_id=rated.program_id, score=rated.score, comment=rated.comment, rated_on=rated.rated_at[:10])
+    return Reply(out, 201)
+
+
+@endpoint(bp, "/programs/{program_id}/ratings", "GET", public=True)
+def program_ratings(call: Call) -> Reply:
+    page = ratings.list_ratings(
+        call.ctx, _caller(call), _program_id(call), _limit(call, RATINGS_PAGE), call.query.get("cursor")
+    )
+    return Reply(
+        RatingsOut(
+            program_id=page.program_id,
+            rating=RatingOut.of(page.rating),
+            ratings=[RatingItemOut.of(r) for r in page.ratings],
+            cursor=page.cursor,
+        )
+    )
+
+
+# --- parsing ---------------------------------------------------------------------------------------------------------
+
+_CATALOG_PARAMS = frozenset({"municipality", "direction", "age", "free_only", "certified_only", "q", "limit", "cursor"})
+
+
+def _catalog_query(query: dict[str, str]) -> catalog.CatalogQuery:
+    unknown = sorted(set(query) - _CATALOG_PARAMS)
+    if unknown:
+        raise errors.InvalidRequest(f"unknown query parameter(s): {', '.join(unknown)}")
+    limit = _whole(query, "limit")
+    return catalog.CatalogQuery(
+        municipality=query.get("municipality") or None,
+        direction=query.get("direction") or None,
+        age=_whole(query, "age"),
+        free_only=_flag(query, "free_only"),
+        certified_only=_flag(query, "certified_only"),
+        q=query.get("q") or None,
+        limit=catalog.DEFAULT_LIMIT if limit is None else limit,
+    )
+
+
+def _whole(query: dict[str, str], name: str) -> int | None:
+    text = query.get(name)
+    if text is None or text == "":
+        return None
+    if not text.isascii() or not text.isdigit() or len(text) > 4:
+        raise errors.InvalidRequest(f"{name} must be a whole number")
+    return int(text)
+
+
+def _flag(query: dict[str, str], name: str) -> bool:
+    text = query.get(name, "false").lower()
+    if text not in ("true", "false", "1", "0"):
+        raise errors.InvalidRequest(f"{name} must be true or false")
+    return text in ("true", "1")
+
+
+def _limit(call: Call, default: int) -> int:
+    limit = _whole(call.query, "limit")
+    if limit is None:
+        return default
+    if not 1 <= limit <= MAX_PAGE:
+        raise errors.InvalidRequest(f"limit must be a whole number from 1 to {MAX_PAGE}")
+    return limit
+
+
+def _program_id(call: Call) -> str:
+    program_id = call.params["program_id"]
+    if not _ID.match(program_id):
+        raise errors.ProgramNotFound()
+    return program_id
+
+
+def _caller(call: Call) -> Principal | None:
+    """Public routes: anonymous without a token; with one, it must be valid (a draft is shown to its provider)."""
+    header = call.headers.get("authorization")
+    return authenticate(call.ctx.settings, header) if header else None

@@ -284,3 +284,16 @@ class NotEligibleToRate(DomainError):
     """Only a parent whose child has (or had) a contract with the program may rate it."""
 
     code = "not_eligible_to_rate"
+
+
+class ProgramNotCurrent(DomainError):
+    """The program runs in a period that is not the certificate's current one, or no month of it is left."""
+
+    code = "program_not_current"
+
+
+class OverPrice(DomainError):
+    """A month is charged at most the contract's monthly price."""
+
+    code = "over_price"
+    status = 422

@@ -270,6 +270,8 @@ class CatalogOfRegion(GlobalSecondaryIndex["ProgramRecord"]):
 
 
 class ProgramsOfProvider(GlobalSecondaryIndex["ProgramRecord"]):
+    """A provider's own programs in every status (not sparse: every program item carries ``provider_id``)."""
+
     class Meta:
         index_name = "by_provider"
         projection = AllProjection()
@@ -314,6 +316,10 @@ class ProgramRecord(_ProgramsTable):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = NumberAttribute(default=0)
+    # Who moved the program to its status, and when (audit; the operator's sub for a certification).
+    status_changed_at = UnicodeAttribute(null=True)
+    status_changed_by = UnicodeAttribute(null=True)
+    # The sparse catalog keys: set only while the program is published or certified (see storage.programs).
     catalog_municipality = UnicodeAttribute(null=True)
     catalog_direction = UnicodeAttribute(null=True)
     catalog_region = UnicodeAttribute(null=True)

@@ -19,9 +19,11 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.domain import errors
 from chalicelib.domain.certificate import CertificateStatus, refuse_money_movement
+from chalicelib.domain.contract import OPEN as OPEN_CONTRACT
+from chalicelib.domain.contract import ContractStatus
 from chalicelib.domain.ledger import EntryKind, charge_key, credit_key, expire_key, hold_key, release_key
 from chalicelib.domain.rollover import RolloverOutcome, RolloverPlan
-from chalicelib.storage.models import CertificateRecord, LedgerRecord, QuotaRecord, TopupSegmentRecord
+from chalicelib.storage.models import CertificateRecord, ContractRecord, LedgerRecord, QuotaRecord, TopupSegmentRecord
 from chalicelib.storage.transactions import OnFailure, Transaction, fail_with, image_string
 
 C = CertificateRecord
@@ -43,11 +45,11 @@ class Posting:
     """Sortable ``posted`` values for the entries of one transaction: the instant, then their order in it."""
 
     def __init__(self, now: datetime) -> None:
-        self._stamp = utc_stamp(now)
+        self.stamp = utc_stamp(now)
         self._seq: Iterator[int] = count()
 
     def next(self) -> str:
-        return f"{self._stamp}#{next(self._seq):03d}"
+        return f"{self.stamp}#{next(self._seq):03d}"
 
 
 @dataclass(frozen=True)
@@ -176,8 +178,8 @@ class ProgressCounter:
 
 
 def rollover_items(plan: RolloverPlan) -> int:
-    """Items one plan adds to a transaction: the certificate and its ledger entries."""
-    return 1 + plan.ledger_items
+    """Items one plan adds to a transaction: the certificate, its ledger entries, and each contract it ends."""
+    return 1 + plan.ledger_items + len(plan.releases)
 
 
 def commit_rollovers(plans: list[RolloverPlan], now: datetime, progress: ProgressCounter, actor: str) -> None:
@@ -226,6 +228,7 @@ def _add_rollover(tx: Transaction, plan: RolloverPlan, posting: Posting, actor: 
     old = plan.from_period
     if old is not None:
         for contract_id, amount in plan.releases:
+            _end_contract_at_period_end(tx, contract_id, amount, posting, conflict)
             entry = Entry(
                 plan.certificate_id,
                 EntryKind.RELEASE,
@@ -253,6 +256,25 @@ def _add_rollover(tx: Transaction, plan: RolloverPlan, posting: Posting, actor: 
         add_entry(tx, entry, posting, actor, conflict)
 
 
+def _end_contract_at_period_end(
+    tx: Transaction, contract_id: str, held: int, posting: Posting, conflict: OnFailure
+) -> None:
+    """Contracts end with their period; what they still held is released by the same transaction."""
+    K = ContractRecord
+    tx.update(
+        K(contract_id=contract_id),
+        [
+            K.status.set(ContractStatus.ENDED.value),
+            K.remaining_hold.set(0),
+            K.ended_at.set(posting.stamp),
+            K.end_reason.set("period_end"),
+            K.version.add(1),
+        ],
+        K.status.is_in(*(s.value for s in OPEN_CONTRACT)) & (K.remaining_hold == held),
+        conflict,
+    )
+
+
 def _count_progress(tx: Transaction, plans: Iterable[RolloverPlan], now: datetime, progress: ProgressCounter) -> None:
     plans = list(plans)
     outcomes = Counter(plan.outcome for plan in plans)
@@ -271,6 +293,21 @@ def _count_progress(tx: Transaction, plans: Iterable[RolloverPlan], now: datetim
         None,
         fail_with(errors.ConcurrentUpdate()),
     )
+
+
+def check_usable(tx: Transaction, certificate_id: str, status: CertificateStatus) -> None:
+    """The certificate is still in ``status`` (accounting or funded) when no money moves (a free program)."""
+
+    def explain(image: dict[str, Any] | None) -> Exception:
+        if image is None:
+            return errors.CertificateNotFound()
+        try:
+            refuse_money_movement(CertificateStatus(image_string(image, "status")))
+        except errors.DomainError as refusal:
+            return refusal
+        return errors.ConcurrentUpdate("the certificate changed; retry")
+
+    tx.check(CertificateRecord, certificate_id, None, C.status == status.value, explain)
 
 
 # --- contracts: hold, charge, release --------------------------------------------------------------------------------
@@ -307,6 +344,7 @@ def add_charge(
     amount: int,
     posting: Posting,
     actor: str,
+    already: errors.DomainError | None = None,
 ) -> None:
     """Moves ``amount`` of a contract's hold to spent, once per contract-month, never above the hold (I5)."""
     holds = C.open_holds[contract_id]
@@ -323,7 +361,7 @@ def add_charge(
     entry = Entry(
         certificate_id, EntryKind.CHARGE, charge_key(contract_id, month), period_id, amount, contract_id, month
     )
-    add_entry(tx, entry, posting, actor)
+    add_entry(tx, entry, posting, actor, fail_with(already) if already else None)
 
 
 def add_release(

@@ -61,6 +61,9 @@ class _Op:
     kind: Literal["condition", "delete", "put", "update"]
     apply: Callable[[TransactWrite], None]
     on_failure: OnFailure
+    # When several conditions fail, the lowest rank explains the refusal (e.g. "not your contract" before
+    # "your provider is suspended").
+    rank: int = 5
 
 
 def image_number(image: dict[str, Any] | None, name: str) -> int | None:
@@ -100,6 +103,7 @@ class Transaction:
         on_failure: OnFailure,
         *,
         want_old_image: bool = False,
+        rank: int = 5,
     ) -> None:
         return_values = "ALL_OLD" if want_old_image else None
         self.ops.append(
@@ -113,7 +117,13 @@ class Transaction:
                     add_version_condition=False,
                 ),
                 on_failure,
+                rank,
             )
+        )
+
+    def delete(self, record: Model, condition: Condition | None, on_failure: OnFailure) -> None:
+        self.ops.append(
+            _Op("delete", lambda tw: tw.delete(record, condition=condition, add_version_condition=False), on_failure)
         )
 
     def check(
@@ -150,15 +160,15 @@ def backoff(attempt: int, base: float = 0.01, cap: float = 0.5) -> None:
 
 def _domain_error(failure: TransactWriteError, ordered: list[_Op]) -> Exception:
     reasons = failure.cancellation_reasons or []
-    conflict = False
-    for op, reason in zip(ordered, reasons, strict=False):
-        if reason is None:
-            continue
-        if reason.code == "ConditionalCheckFailed":
-            return op.on_failure(reason.raw_item)
-        if reason.code == "TransactionConflict":
-            conflict = True
-    if conflict:
+    failed = [
+        (op.rank, position, op, reason)
+        for position, (op, reason) in enumerate(zip(ordered, reasons, strict=False))
+        if reason is not None and reason.code == "ConditionalCheckFailed"
+    ]
+    if failed:
+        _, _, op, reason = min(failed, key=lambda found: (found[0], found[1]))
+        return op.on_failure(reason.raw_item)
+    if any(reason is not None and reason.code == "TransactionConflict" for reason in reasons):
         return TransactionConflict()
     return failure
 

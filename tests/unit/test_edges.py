@@ -67,6 +67,7 @@ def test_a_local_token_names_the_caller() -> None:
         ),
         "not-a-jwt",
     ],
+    ids=["expired", "wrong_issuer", "wrong_key", "no_exp", "alg_none", "not_a_jwt"],
 )
 def test_a_bad_token_is_refused(token: str) -> None:
     with pytest.raises(errors.Unauthenticated):

@@ -1,0 +1,235 @@
+"""Contracts: enrol a child (with the hold), accept or decline, charge a month, cancel, expire; the cabinets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.domain import errors
+from chalicelib.domain.actors import Principal, Role
+from chalicelib.domain.certificate import CertificateStatus, refuse_money_movement
+from chalicelib.domain.contract import (
+    OPEN,
+    ContractStatus,
+    certificate_of,
+    check_charge_request,
+    enrolment_terms,
+    months_to_charge,
+    new_contract_id,
+)
+from chalicelib.domain.period import Month, Period
+from chalicelib.services.certificates import ensure_current
+from chalicelib.services.context import Context
+from chalicelib.storage import contracts as store
+from chalicelib.storage import money
+from chalicelib.storage.certificates import Certificate
+from chalicelib.storage.contracts import Contract
+from chalicelib.storage.transactions import backoff
+
+END_ATTEMPTS = 5
+
+
+def enrol(ctx: Context, actor: Principal, certificate_id: str, program_id: str, request_key: str) -> Contract:
+    """Creates the contract and holds its price for the months left (I1, I5, I6): one read, one transaction.
+
+    The contract's id comes from the caller and their Idempotency-Key, so a retry after a crash finds the first
+    contract instead of making a second.
+    """
+    actor.require(Role.PARENT)
+    contract_id = new_contract_id(certificate_id, f"{actor.sub}\n{request_key}")
+    certificate, program = store.read_certificate_and_program(certificate_id, program_id)
+    if certificate.guardian_sub != actor.sub:
+        raise errors.CertificateNotFound()
+    certificate = ensure_current(ctx, certificate)
+    if certificate.status not in (CertificateStatus.FUNDED, CertificateStatus.ACCOUNTING):
+        refuse_money_movement(certificate.status)
+    price = int(program.price_per_month)
+    if certificate.status is CertificateStatus.ACCOUNTING and price > 0:
+        raise errors.NotFunded("an accounting certificate may enrol only in free programs")
+    period = _program_period(ctx, program.period_id, certificate)
+    terms = enrolment_terms(
+        ctx.today(),
+        period,
+        list(program.months),
+        price,
+        int(program.age_min),
+        int(program.age_max),
+        certificate.birth_date,
+    )
+    hold = terms.hold if certificate.status is CertificateStatus.FUNDED else 0
+    now = ctx.now()
+    contract = Contract(
+        contract_id=contract_id,
+        certificate_id=certificate.certificate_id,
+        guardian_sub=actor.sub,
+        provider_id=program.provider_id,
+        program_id=program.program_id,
+        program_title=program.title,
+        period_id=period.period_id,
+        municipality=program.municipality,
+        status=ContractStatus.REQUESTED,
+        price_per_month=price,
+        months=list(terms.months),
+        hold_amount=hold,
+        remaining_hold=hold,
+        charged_total=0,
+        charges={},
+        funded=certificate.status is CertificateStatus.FUNDED,
+        created_at=money.utc_stamp(now),
+        respond_by=money.utc_stamp(now + timedelta(days=ctx.settings.contract_response_days)),
+    )
+    try:
+        store.commit_enrolment(contract, certificate.status, price > 0, now, actor.sub)
+    except store.ContractExists:
+        return store.get(contract_id)
+    return contract
+
+
+def _program_period(ctx: Context, period_id: str, certificate: Certificate) -> Period:
+    period = ctx.current_period()
+    if period is None or period.period_id != period_id or not period.contains(ctx.today()):
+        raise errors.ProgramNotCurrent("the program does not run in the current period")
+    if certificate.status is CertificateStatus.FUNDED and certificate.period_id != period_id:
+        raise errors.StalePeriod()
+    return period
+
+
+def _own_contract_as_provider(actor: Principal, contract_id: str) -> Contract:
+    actor.require(Role.PROVIDER)
+    contract = store.get(contract_id)
+    if contract.provider_id != actor.provider_id:
+        raise errors.ContractNotFound()
+    return contract
+
+
+def accept(ctx: Context, actor: Principal, contract_id: str) -> Contract:
+    contract = _own_contract_as_provider(actor, contract_id)
+    if contract.status is ContractStatus.ACTIVE:
+        return contract
+    store.commit_accept(contract, ctx.now(), actor.sub)
+    return store.get(contract_id)
+
+
+def decline(ctx: Context, actor: Principal, contract_id: str, reason: str) -> Contract:
+    """The provider refuses a request: its hold and its seat are released."""
+    contract = _own_contract_as_provider(actor, contract_id)
+    if contract.status is not ContractStatus.REQUESTED:
+        raise errors.InvalidTransition(f"the contract is {contract.status.value}")
+    return _end(ctx, contract, ContractStatus.DECLINED, reason, actor.sub, expect=(ContractStatus.REQUESTED,))
+
+
+def cancel(ctx: Context, actor: Principal, contract_id: str, reason: str | None) -> Contract:
+    """The parent or the provider ends the contract: what is still held is released, what was charged stays."""
+    contract = store.get(contract_id)
+    if actor.role is Role.PARENT and contract.guardian_sub == actor.sub:
+        pass
+    elif actor.role is Role.PROVIDER and contract.provider_id == actor.provider_id:
+        if not reason:
+            raise errors.InvalidRequest("a provider gives a reason to cancel")
+    else:
+        actor.require(Role.PARENT, Role.PROVIDER)
+        raise errors.ContractNotFound()
+    return _end(ctx, contract, ContractStatus.CANCELLED, reason, actor.sub, expect=OPEN)
+
+
+def _end(
+    ctx: Context,
+    contract: Contract,
+    status: ContractStatus,
+    reason: str | None,
+    actor: str,
+    expect: tuple[ContractStatus, ...],
+) -> Contract:
+    for attempt in range(END_ATTEMPTS):
+        if contract.status not in expect:
+            raise errors.InvalidTransition(f"the contract is {contract.status.value}")
+        try:
+            return store.commit_end(contract, status, reason, ctx.now(), actor)
+        except errors.ConcurrentUpdate:
+            backoff(attempt)
+            contract = store.get(contract.contract_id)
+    raise errors.ConcurrentUpdate("the contract kept changing; retry")
+
+
+def expire_requests(ctx: Context) -> int:
+    """Releases the hold and the seat of every request not accepted in time (the scheduled sweep)."""
+    expired = 0
+    stamp = money.utc_stamp(ctx.now())
+    for contract in store.requests_due(stamp):
+        try:
+            _end(
+                ctx,
+                contract,
+                ContractStatus.EXPIRED,
+                "not accepted in time",
+                "system:expiry",
+                expect=(ContractStatus.REQUESTED,),
+            )
+            expired += 1
+        except errors.InvalidTransition:
+            continue  # accepted or cancelled meanwhile
+    return expired
+
+
+@dataclass(frozen=True)
+class Charge:
+    contract_id: str
+    month: str
+    amount: int
+    charged_at: str
+
+
+def charge(ctx: Context, actor: Principal, contract_id: str, month_text: str, amount: int) -> Charge:
+    """The provider charges one month of an active contract: one TransactWriteItems, no read before it."""
+    actor.require(Role.PROVIDER)
+    if actor.provider_id is None:
+        raise errors.Forbidden()
+    certificate_id = certificate_of(contract_id)
+    month = Month.parse(month_text)
+    period = check_charge_request(month, ctx.today(), _period_of(ctx, month), amount)
+    now = ctx.now()
+    store.commit_charge(
+        contract_id, certificate_id, actor.provider_id, period.period_id, str(month), amount, now, actor.sub
+    )
+    return Charge(contract_id, str(month), amount, money.utc_stamp(now))
+
+
+def _period_of(ctx: Context, month: Month) -> Period | None:
+    return next((p for p in ctx.calendar.periods() if p.contains(month.first_day)), None)
+
+
+def view(ctx: Context, actor: Principal, contract_id: str) -> Contract:
+    contract = store.get(contract_id)
+    if actor.role is Role.PARENT and contract.guardian_sub == actor.sub:
+        return contract
+    if actor.role is Role.PROVIDER and contract.provider_id == actor.provider_id:
+        return contract
+    if actor.role is Role.OPERATOR:
+        if actor.operates_in(contract.municipality):
+            return contract
+        raise errors.Forbidden("the contract belongs to another municipality")
+    raise errors.ContractNotFound()
+
+
+def to_charge(ctx: Context, contract: Contract) -> list[str]:
+    if contract.status is not ContractStatus.ACTIVE:
+        return []
+    return months_to_charge(contract.months, set(contract.charges), ctx.today())
+
+
+def listing(
+    ctx: Context, actor: Principal, limit: int, after: dict[str, Any] | None, filters: store.Filters
+) -> store.Page:
+    """A parent's contracts (all their children), or a provider's contracts of its programs (a page may come back
+    short when filters apply; follow the cursor)."""
+    if filters.status is not None and filters.status not in {s.value for s in ContractStatus}:
+        raise errors.InvalidRequest("unknown status")
+    if filters.month is not None:
+        Month.parse(filters.month)
+    if actor.role is Role.PARENT:
+        return store.of_guardian(actor.sub, limit, after, filters)
+    actor.require(Role.PROVIDER)
+    if actor.provider_id is None:
+        raise errors.Forbidden()
+    return store.of_provider(actor.provider_id, limit, after, filters)

@@ -1,0 +1,99 @@
+"""Ratings: a parent rates a program 1-5 (with an optional comment) once per contract the provider accepted; the
+program and its provider show the average and the count; everyone, the provider included, sees the scores and
+comments but never who wrote them.
+
+Ratings are keyed by contract, and a contract id would tell the provider whose rating it is, so the list shows no
+contract id, and the cursor of the list carries it encrypted (AES-GCM), not merely signed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import cursor
+from chalicelib.domain import errors
+from chalicelib.domain.actors import Principal, Role
+from chalicelib.domain.program import RatingSummary, check_rating, eligible_contract
+from chalicelib.services import programs
+from chalicelib.services.context import Context
+from chalicelib.storage import programs as program_store
+from chalicelib.storage import ratings as store
+from chalicelib.storage.money import utc_stamp
+from chalicelib.storage.ratings import Rating
+
+_NONCE_BYTES = 12
+
+
+@dataclass(frozen=True)
+class Rated:
+    program_id: str
+    score: int
+    comment: str | None
+    rated_at: str
+
+
+def rate(ctx: Context, actor: Principal, program_id: str, contract_id: str, score: int, comment: str | None) -> Rated:
+    """One GetItem (the contract) and one transaction (rating + both sums)."""
+    actor.require(Role.PARENT)
+    text = check_rating(score, comment)
+    contract = eligible_contract(actor, program_id, store.contract(contract_id))
+    stamp = utc_stamp(ctx.now())
+    store.rate(program_id, contract.provider_id, contract_id, score, text, actor.sub, stamp)
+    return Rated(program_id, score, text, stamp)
+
+
+@dataclass(frozen=True)
+class RatingsPage:
+    program_id: str
+    rating: RatingSummary
+    ratings: list[Rating]
+    cursor: str | None
+
+
+def list_ratings(ctx: Context, actor: Principal | None, program_id: str, limit: int, after: str | None) -> RatingsPage:
+    """The program's summary and a page of its ratings (a GetItem and one Query)."""
+    program = programs.visible(actor, program_store.get(program_id, consistent=False))
+    secret = ctx.settings.cursor_secret.get_secret_value()
+    scope = f"ratings:{program_id}"
+    start = _open(secret, program_id, cursor.decode(secret, scope, after))
+    ratings, next_key = store.page(program_id, limit, start)
+    return RatingsPage(program_id, program.rating, ratings, cursor.encode(secret, scope, _seal(secret, next_key)))
+
+
+def provider_rating(provider_id: str) -> RatingSummary:
+    """The provider's average and count over all its programs."""
+    return store.provider_summary(provider_id)
+
+
+# --- the sealed cursor -----------------------------------------------------------------------------------------------
+
+
+def _cipher(secret: str) -> Any:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # only this listing pays for the import
+
+    return AESGCM(hashlib.sha256(f"ratings-cursor\n{secret}".encode()).digest())
+
+
+def _seal(secret: str, key: dict[str, Any] | None) -> dict[str, Any] | None:
+    if key is None:
+        return None
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = _cipher(secret).encrypt(nonce, key["contract_id"]["S"].encode(), None)
+    return {"after": base64.urlsafe_b64encode(nonce + sealed).decode()}
+
+
+def _open(secret: str, program_id: str, data: dict[str, Any] | None) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    from cryptography.exceptions import InvalidTag
+
+    try:
+        raw = base64.urlsafe_b64decode(str(data["after"]))
+        contract_id = _cipher(secret).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None).decode()
+    except (KeyError, ValueError, InvalidTag):
+        raise errors.InvalidRequest("invalid cursor") from None
+    return {"program_id": {"S": program_id}, "contract_id": {"S": contract_id}}

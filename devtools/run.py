@@ -1,0 +1,357 @@
+"""`make run`: the whole system on this machine, with a demo region.
+
+Starts DynamoDB Local on disk under DATA_DIR, creates the local stage's tables, seeds the demo region (unless
+SEED=0; seeding is idempotent, so every start may seed), serves the API with `chalice local` on 127.0.0.1, prints the
+URL and ready-made tokens, and on Ctrl-C (SIGINT), SIGTERM or SIGHUP stops both servers by their process group and
+exits 0.
+
+Environment: PORT (API, default 8000), DDB_PORT (DynamoDB Local, default 8001), DATA_DIR (default .data), SEED
+(default 1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from chalicelib.auth import issue_local_token
+from chalicelib.clock import SystemClock
+from chalicelib.config import Settings
+from chalicelib.domain.actors import WHOLE_REGION
+from chalicelib.domain.certificate import CertificateStatus
+from chalicelib.services.context import Context
+from chalicelib.storage import certificates as certificate_store
+from chalicelib.storage.tables import create_tables
+from devtools import ddb_local, seed
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGE = "local"
+HOST = "127.0.0.1"
+READY_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 10.0
+# The line that tells a reader (a person, or tests/e2e/test_make_run.py) that everything is up.
+READY = "Ready:"
+
+MUNICIPAL_OPERATOR = {"role": "operator", "sub": "operator-elizovo", "municipality": "elizovo"}
+REGIONAL_OPERATOR = {"role": "operator", "sub": seed.REGIONAL_OPERATOR.sub, "municipality": WHOLE_REGION}
+PROVIDER = {"role": "provider", "sub": "provider-vulkan", "provider_id": "vulkan-sport-school"}
+PARENTS_SHOWN = 3
+
+
+class StartupError(RuntimeError):
+    """Something the user can fix (a port taken, a bad variable); printed without a traceback."""
+
+
+class Stop(Exception):
+    """SIGINT or SIGTERM asked us to stop."""
+
+
+@dataclass(frozen=True)
+class Options:
+    port: int
+    ddb_port: int
+    data_dir: Path
+    seed: bool
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Options:
+        port = _port(env, "PORT", 8000)
+        ddb_port = _port(env, "DDB_PORT", 8001)
+        if port == ddb_port:
+            raise StartupError(f"PORT and DDB_PORT must differ (both are {port})")
+        seed_flag = env.get("SEED", "1").strip()
+        if seed_flag not in ("0", "1"):
+            raise StartupError(f"SEED must be 0 or 1, got {seed_flag!r}")
+        data_dir = Path(env.get("DATA_DIR") or ".data").expanduser().resolve()
+        return cls(port, ddb_port, data_dir, seed_flag == "1")
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip() or str(default)
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise StartupError(f"{name} must be a port number (1-65535), got {text!r}")
+    return int(text)
+
+
+# --- signals and processes ------------------------------------------------------------------------------------------
+
+
+class Signals:
+    """Turns SIGINT, SIGTERM and SIGHUP (the terminal closed) into ``Stop``, except inside ``deferred()``: a process
+    being started is always recorded before we stop, so nothing we started is left behind.
+
+    The servers run in sessions of their own, so Ctrl-C reaches only this process, which stops them in order.
+    """
+
+    HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self._deferring = False
+
+    def install(self) -> None:
+        for signum in self.HANDLED:
+            signal.signal(signum, self._handle)
+
+    def ignore(self) -> None:
+        for signum in self.HANDLED:
+            signal.signal(signum, signal.SIG_IGN)
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        self.received = signal.Signals(signum).name
+        if not self._deferring:
+            raise Stop(self.received)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
+        if self.received:
+            raise Stop(self.received)
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+    """Ends a child started in its own session: SIGTERM to its process group, SIGKILL if it lingers."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def require_free(port: int, variable: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is no conflict
+        try:
+            probe.bind((HOST, port))
+        except OSError as failure:
+            if failure.errno == errno.EADDRINUSE:
+                raise StartupError(
+                    f"port {port} ({variable}) is already in use: stop what listens there (another `make run`?) "
+                    f"or choose another, e.g. `make run {variable}={port + 10}`"
+                ) from None
+            raise
+
+
+def answers(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=2)  # noqa: S310 - loopback only
+    except urllib.error.HTTPError:
+        return True  # any HTTP answer (401 here) means the server is up
+    except OSError:
+        return False
+    return True
+
+
+# --- configuration ---------------------------------------------------------------------------------------------------
+
+
+def stage_environment(stage: str = STAGE) -> dict[str, str]:
+    """The stage's environment from .chalice/config.json: what `chalice local --stage local` applies too."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    return dict(config["stages"][stage]["environment_variables"])
+
+
+def stage_settings(stage: str = STAGE) -> Settings:
+    values: dict[str, Any] = {
+        name.removeprefix("PFDO_").lower(): value
+        for name, value in stage_environment(stage).items()
+        if name.startswith("PFDO_")
+    }
+    return Settings(**values)
+
+
+# `chalice local` with one change: a listen backlog of LISTEN_BACKLOG instead of socketserver's 5. With the default,
+# 50 clients connecting at once overflow the kernel's accept queue and some get "connection reset" (measured with
+# tests/e2e/test_local_server.py); the server, its threads and the app are chalice's own.
+LISTEN_BACKLOG = 128
+_LAUNCHER = (
+    "import sys; from chalice import local; local.ThreadedHTTPServer.request_queue_size = {backlog}; {prelude}; "
+    "from chalice.cli import main; sys.exit(main())"
+)
+
+
+def chalice_command(port: int, prelude: str = "pass") -> list[str]:
+    """`chalice local --no-autoreload` on ``port`` of 127.0.0.1, run by this interpreter (the venv's).
+
+    ``prelude``: Python statements run first in the server's process (tests force thread switches with it).
+    """
+    code = _LAUNCHER.format(backlog=LISTEN_BACKLOG, prelude=prelude)
+    return [
+        sys.executable,
+        "-c",
+        code,
+        "local",
+        "--no-autoreload",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--stage",
+        STAGE,
+    ]
+
+
+# --- the run ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    options: Options
+    signals: Signals
+    started: list[subprocess.Popen[bytes]]
+
+    def start_engine(self) -> ddb_local.LocalEngine:
+        data = self.options.data_dir
+        with self.signals.deferred():
+            try:
+                engine = ddb_local.start(port=self.options.ddb_port, data_dir=data / "ddb", log=data / "ddb.log")
+            except ddb_local.LocalEngineError as failure:
+                raise StartupError(f"{failure}; see {data / 'ddb.log'}") from None
+            self.started.append(engine.process)
+        return engine
+
+    def start_api(self, environment: dict[str, str]) -> subprocess.Popen[bytes]:
+        """Launches `chalice local`; it imports the app while the engine starts and the seed runs."""
+        env = {**os.environ, **environment, "PYTHONUNBUFFERED": "1"}
+        with self.signals.deferred():
+            api = subprocess.Popen(chalice_command(self.options.port), cwd=ROOT, env=env, start_new_session=True)
+            self.started.append(api)
+        return api
+
+    def wait_for_api(self, api: subprocess.Popen[bytes]) -> None:
+        url = f"http://{HOST}:{self.options.port}"
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while not answers(f"{url}/children"):
+            if api.poll() is not None:
+                raise StartupError(f"chalice local exited with code {api.returncode} (its output is above)")
+            if time.monotonic() > deadline:
+                raise StartupError(f"chalice local did not answer on {url} within {READY_TIMEOUT_SECONDS:.0f}s")
+            time.sleep(0.1)
+
+    def serve(self) -> None:
+        options = self.options
+        require_free(options.port, "PORT")
+        require_free(options.ddb_port, "DDB_PORT")
+        options.data_dir.mkdir(parents=True, exist_ok=True)
+        aws = ddb_local.local_aws_environment(f"http://{HOST}:{options.ddb_port}")
+        os.environ.update(aws)  # before any client exists: boto3 and PynamoDB read the endpoint from here
+        api = self.start_api(aws)
+        engine = self.start_engine()
+        say(f"DynamoDB Local {engine.endpoint} (pid {engine.process.pid}), data in {options.data_dir / 'ddb'}")
+        settings = stage_settings()
+        created = create_tables(settings.table_prefix)
+        if created:
+            say(f"created tables: {', '.join(created)}")
+        ctx = Context.create(settings, SystemClock())
+        parents = list(seed.PARENT_SUBS)
+        if options.seed:
+            parents = seed.seed_region(ctx, say)
+        self.wait_for_api(api)
+        say(f"chalice local (pid {api.pid})")
+        say(banner(settings, options, parents, period_id=str(ctx.today().year)))
+        while True:
+            if api.poll() is not None:
+                raise StartupError(f"chalice local exited with code {api.returncode}")
+            if engine.process.poll() is not None:
+                raise StartupError(f"DynamoDB Local exited with code {engine.process.returncode}")
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        for process in reversed(self.started):
+            stop_group(process)
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def banner(settings: Settings, options: Options, parents: list[str], period_id: str) -> str:
+    url = f"http://{HOST}:{options.port}"
+    tokens = [
+        ("OPERATOR", REGIONAL_OPERATOR, "regional operator (municipality *)"),
+        ("OPERATOR_ELIZOVO", MUNICIPAL_OPERATOR, "municipal operator of elizovo"),
+        *[
+            (f"PARENT{'' if n == 0 else n + 1}", {"role": "parent", "sub": sub}, "parent")
+            for n, sub in enumerate(parents[:PARENTS_SHOWN])
+        ],
+        ("PROVIDER", PROVIDER, f"provider {PROVIDER['provider_id']}"),
+    ]
+    lines = [
+        "",
+        f"ПФДО local API: {url}",
+        f"  stage {STAGE}, tables {settings.table_prefix}*, region time zone {settings.region_timezone}",
+        "",
+        "Tokens (valid 12 h; POST /dev/token issues others). Paste into your shell:",
+    ]
+    for name, claims, who in tokens:
+        lines.append(f"export {name}={issue_local_token(settings, claims)}  # {who}, sub {claims['sub']}")
+    lines += ["", "Try:", *examples(url, parents, period_id)]
+    lines += ["", f"{READY} {url}  (Ctrl-C stops chalice and DynamoDB Local)"]
+    return "\n".join(lines)
+
+
+def examples(url: str, parents: list[str], period_id: str) -> list[str]:
+    auth = '-H "Authorization: Bearer ${}"'
+    lines = [
+        f"curl -s {url}/children {auth.format('PARENT')}",
+        f"curl -s {url}/periods/{period_id} {auth.format('OPERATOR')}",
+    ]
+    children = certificate_store.of_guardian(parents[0]) if parents else []
+    accounting = next((c for c in children if c.status is CertificateStatus.ACCOUNTING), None)
+    funded = next((c for c in children if c.status is CertificateStatus.FUNDED), None)
+    if funded is not None:
+        lines.append(f"curl -s {url}/certificates/{funded.certificate_id}/ledger {auth.format('PARENT')}")
+    if accounting is not None:
+        lines.append(f"curl -s -X POST {url}/certificates/{accounting.certificate_id}/funding {auth.format('PARENT')}")
+    token_body = json.dumps({"role": "parent", "sub": "parent-new"})
+    lines.append(f"curl -s -X POST {url}/dev/token -H 'Content-Type: application/json' -d '{token_body}'")
+    return lines
+
+
+def main() -> int:
+    signals = Signals()
+    signals.install()
+    run: Run | None = None
+    try:
+        run = Run(Options.from_env(os.environ), signals, [])
+        run.serve()
+    except Stop as stop:
+        say(f"\n{stop}: stopping chalice local and DynamoDB Local")
+        code = 0
+    except StartupError as failure:
+        print(f"make run: {failure}", file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        signals.ignore()  # a second Ctrl-C must not cut the clean-up short
+        if run is not None:
+            run.stop()
+    if run is not None and run.started:
+        say("stopped" if code == 0 else "stopped after an error")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
