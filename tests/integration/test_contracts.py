@@ -298,7 +298,9 @@ def test_the_cabinets_list_contracts_with_the_months_still_to_charge(
 
     mine = contracts.listing(ctx, PARENT, 10, None, Filters())
     assert [c.contract_id for c in mine.contracts] == [contract_id]
-    theirs = contracts.listing(ctx, PROVIDER, 10, None, Filters(status="active", program_id=program_id, month="2027-05"))
+    theirs = contracts.listing(
+        ctx, PROVIDER, 10, None, Filters(status="active", program_id=program_id, month="2027-05")
+    )
     assert [c.contract_id for c in theirs.contracts] == [contract_id]
     assert contracts.to_charge(ctx, theirs.contracts[0]) == ["2027-03", "2027-05"]
     assert contracts.listing(ctx, PROVIDER, 10, None, Filters(status="cancelled")).contracts == []
