@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from chalice import Blueprint
+from pydantic import Field
 
 from chalicelib import cursor
 from chalicelib.domain import errors
 from chalicelib.services import certificates
 from functions.http import Call, Reply, endpoint
-from functions.schemas import CertificateOut, ChildIn, ChildOut, ChildrenOut, LedgerEntryOut, LedgerOut
+from functions.schemas import CertificateOut, ChildIn, ChildOut, ChildrenOut, LedgerEntryOut, LedgerOut, Strict
 
 bp = Blueprint(__name__)
 
@@ -52,6 +55,22 @@ def ledger(call: Call) -> Reply:
             cursor=cursor.encode(secret, scope, page.next_key),
         )
     )
+
+
+class FreezeIn(Strict):
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+@endpoint(bp, "/certificates/{certificate_id}/freeze", "POST", idempotency_key="optional")
+def freeze(call: Call) -> Reply:
+    body = call.parse(FreezeIn)
+    certificate = certificates.freeze(call.ctx, call.actor, call.params["certificate_id"], body.reason.strip())
+    return Reply(CertificateOut.of(certificate))
+
+
+@endpoint(bp, "/certificates/{certificate_id}/unfreeze", "POST", idempotency_key="optional")
+def unfreeze(call: Call) -> Reply:
+    return Reply(CertificateOut.of(certificates.unfreeze(call.ctx, call.actor, call.params["certificate_id"])))
 
 
 def _limit(text: str | None) -> int:

@@ -152,6 +152,32 @@ def _entitlement(ctx: Context, certificate: Certificate, period: Period) -> int:
     return amount
 
 
+def freeze(ctx: Context, actor: Principal, certificate_id: str, reason: str) -> Certificate:
+    """An operator of the certificate's municipality stops every movement of its money."""
+    certificate = _operated(actor, certificate_id)
+    if certificate.status is CertificateStatus.FROZEN:
+        return certificate
+    store.freeze(certificate.certificate_id, reason)
+    return store.get(certificate.certificate_id)
+
+
+def unfreeze(ctx: Context, actor: Principal, certificate_id: str) -> Certificate:
+    """Lifts the hold; a funded certificate that missed a rollover while frozen is rolled over now."""
+    certificate = _operated(actor, certificate_id)
+    if certificate.status is not CertificateStatus.FROZEN:
+        return ensure_current(ctx, certificate)
+    store.unfreeze(certificate.certificate_id)
+    return ensure_current(ctx, store.get(certificate.certificate_id))
+
+
+def _operated(actor: Principal, certificate_id: str) -> Certificate:
+    actor.require(Role.OPERATOR)
+    certificate = store.get(require_certificate_number(certificate_id))
+    if not actor.operates_in(certificate.municipality):
+        raise errors.Forbidden("the certificate belongs to another municipality")
+    return certificate
+
+
 @dataclass(frozen=True)
 class LedgerPage:
     entries: list[LedgerEntry]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib.domain import errors
 from chalicelib.domain.certificate import Balance, CertificateStatus, new_certificate_number, valid_until
@@ -129,3 +129,35 @@ def scan_funded_outside(
     )
     found = [_from_record(CertificateRecord.from_raw_data(item)) for item in page.get("Items", [])]
     return found, page.get("LastEvaluatedKey")
+
+
+def freeze(certificate_id: str, reason: str) -> None:
+    """An operator hold: nothing moves until it is lifted (every money condition requires ``funded``)."""
+    C = CertificateRecord
+    try:
+        C(certificate_id=certificate_id).update(
+            actions=[
+                C.frozen_from.set(C.status),
+                C.status.set(CertificateStatus.FROZEN.value),
+                C.frozen_reason.set(reason),
+                C.version.add(1),
+            ],
+            condition=C.status.is_in(CertificateStatus.ACCOUNTING.value, CertificateStatus.FUNDED.value),
+        )
+    except UpdateError as failure:
+        if failure.cause_response_code == "ConditionalCheckFailedException":
+            raise errors.InvalidTransition("only an accounting or funded certificate can be frozen") from None
+        raise
+
+
+def unfreeze(certificate_id: str) -> None:
+    C = CertificateRecord
+    try:
+        C(certificate_id=certificate_id).update(
+            actions=[C.status.set(C.frozen_from), C.frozen_from.remove(), C.frozen_reason.remove(), C.version.add(1)],
+            condition=(C.status == CertificateStatus.FROZEN.value) & C.frozen_from.exists(),
+        )
+    except UpdateError as failure:
+        if failure.cause_response_code == "ConditionalCheckFailedException":
+            raise errors.InvalidTransition("the certificate is not frozen") from None
+        raise

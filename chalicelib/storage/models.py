@@ -62,6 +62,9 @@ class CertificateRecord(Model):
     open_holds = MapAttribute[str, Any](default=dict)
     # Bumped by every change of money or status: the optimistic check of plans made from a read.
     version = NumberAttribute(default=0)
+    # While frozen: the status to return to, and why (operator hold).
+    frozen_from = UnicodeAttribute(null=True)
+    frozen_reason = UnicodeAttribute(null=True)
 
     by_guardian = ByGuardian()
 
