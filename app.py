@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Chalice
 
 from chalicelib.config import get_settings
-from functions import certificates, contracts, dev, periods, programs, providers, topup
+from functions import admin, certificates, contracts, dev, periods, programs, providers, topup
 
 app = Chalice(app_name="pfdo-functions")
 app.register_blueprint(periods.bp)
@@ -14,6 +14,7 @@ app.register_blueprint(topup.bp)
 app.register_blueprint(providers.bp)
 app.register_blueprint(programs.bp)
 app.register_blueprint(contracts.bp)
+app.register_blueprint(admin.bp)
 # Routes are fixed when the app is built, so the stage is read here: /dev/* exists only in the local stage.
 if get_settings().is_local:
     app.register_blueprint(dev.bp)

@@ -76,6 +76,6 @@ def unfreeze(call: Call) -> Reply:
 def _limit(text: str | None) -> int:
     if text is None:
         return DEFAULT_PAGE
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PAGE:
         raise errors.InvalidRequest(f"limit must be a whole number from 1 to {MAX_PAGE}")
     return int(text)

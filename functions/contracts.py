@@ -107,7 +107,7 @@ def enrol(call: Call) -> Reply:
 @endpoint(bp, "/contracts", "GET")
 def listing(call: Call) -> Reply:
     limit = call.query.get("limit", "20")
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= MAX_PAGE:
         raise errors.InvalidRequest(f"limit must be a whole number from 1 to {MAX_PAGE}")
     filters = Filters(call.query.get("status"), call.query.get("program_id"), call.query.get("month"))
     secret = call.ctx.settings.cursor_secret.get_secret_value()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 from pynamodb.exceptions import PynamoDBException
 
+from chalicelib import telemetry
 from chalicelib.auth import authenticate
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal
@@ -26,7 +26,6 @@ from chalicelib.services.context import Context
 from chalicelib.storage import idempotency
 from functions import runtime
 
-log = logging.getLogger("pfdo.request")
 Body = TypeVar("Body", bound=BaseModel)
 JSON_HEADERS = {"Content-Type": "application/json"}
 # DynamoDB said "slow down": the client should retry later, nothing was written.
@@ -191,7 +190,7 @@ def endpoint(
             except (errors.DomainError, ValidationError) as failure:
                 reply = _error_reply(failure)
             except Exception:
-                log.exception("unhandled", extra={"fields": {"request_id": request_id, "route": route}})
+                runtime.logger().exception("unhandled", extra={"request_id": request_id, "route": route})
                 reply = Reply(error_body("internal_error", "something went wrong; it is logged"), 500)
             _log(request_id, route, principal, reply, started)
             return Response(_json(reply.body), status_code=reply.status, headers={**JSON_HEADERS, **reply.headers})
@@ -213,17 +212,17 @@ def _raw_body(raw: str | bytes | None) -> bytes:
 def _log(request_id: str, route: str, principal: Principal | None, reply: Reply, started: float) -> None:
     """One line per request: who, what, how it ended. Never a child's name or birth date."""
     code = reply.body.get("error", {}).get("code") if isinstance(reply.body, dict) else None
-    log.info(
+    runtime.logger().info(
         "request",
         extra={
-            "fields": {
-                "request_id": request_id,
-                "route": route,
-                "actor": principal.sub if principal else None,
-                "role": principal.role.value if principal else None,
-                "status": reply.status,
-                "outcome": code or "ok",
-                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-            }
+            "request_id": request_id,
+            "route": route,
+            "actor": principal.sub if principal else None,
+            "role": principal.role.value if principal else None,
+            "status": reply.status,
+            "outcome": code or "ok",
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
         },
     )
+    if code:
+        telemetry.count("Refusals" if reply.status < 500 else "Errors", code=code)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import logging
-import sys
 import threading
+
+from aws_lambda_powertools import Logger
 
 from chalicelib.clock import SettableClock, SystemClock
 from chalicelib.config import get_settings
@@ -14,6 +13,7 @@ from chalicelib.storage.models import bind_tables
 
 _lock = threading.Lock()
 _context: list[Context] = []
+_logger: list[Logger] = []
 
 
 def context() -> Context:
@@ -23,7 +23,6 @@ def context() -> Context:
             bind_tables(settings.table_prefix)
             clock = SettableClock() if settings.is_local else SystemClock()
             _context.append(Context.create(settings, clock))
-            _configure_logging()
         return _context[0]
 
 
@@ -34,22 +33,9 @@ def reset() -> None:
     get_settings.cache_clear()
 
 
-class JsonLines(logging.Formatter):
-    """One JSON object per line: CloudWatch Logs Insights reads the fields directly."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = {"level": record.levelname, "logger": record.name, "message": record.getMessage()}
-        line.update(getattr(record, "fields", {}))
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False, default=str)
-
-
-def _configure_logging() -> None:
-    logger = logging.getLogger("pfdo")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(JsonLines())
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
+def logger() -> Logger:
+    """Structured JSON logs (Powertools): one object per line, read directly by CloudWatch Logs Insights."""
+    with _lock:
+        if not _logger:
+            _logger.append(Logger(service="pfdo-functions"))
+        return _logger[0]

@@ -95,7 +95,8 @@ def run_segment(ctx: Context, period: Period, segment: int, total: int, deadline
     cursor = state.cursor
     counter = money.ProgressCounter(period.period_id, period_store.segment_record(segment))
     pages = 0
-    while time.monotonic() < deadline:
+    # At least one page per run, however short the budget: every run makes progress.
+    while pages == 0 or time.monotonic() < deadline:
         found, cursor = certificate_store.scan_funded_outside(
             period.period_id, segment, total, cursor, ctx.settings.topup_page_size
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -161,3 +162,9 @@ def unfreeze(certificate_id: str) -> None:
         if failure.cause_response_code == "ConditionalCheckFailedException":
             raise errors.InvalidTransition("the certificate is not frozen") from None
         raise
+
+
+def all_ids() -> Iterator[str]:
+    """Every certificate number (a Scan of keys only: an operator's job, never a request path)."""
+    for record in CertificateRecord.scan(attributes_to_get=["certificate_id"]):
+        yield record.certificate_id

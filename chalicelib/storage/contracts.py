@@ -20,7 +20,8 @@ from chalicelib.domain import errors
 from chalicelib.domain.certificate import CertificateStatus
 from chalicelib.domain.contract import ContractState, ContractStatus, charge_refusal
 from chalicelib.storage import money
-from chalicelib.storage.models import ContractRecord, ProgramRecord, ProviderRecord, SeatRecord
+from chalicelib.storage.models import ContractRecord, ProgramRecord, SeatRecord
+from chalicelib.storage.providers import add_approved_check
 from chalicelib.storage.transactions import (
     OnFailure,
     Transaction,
@@ -187,20 +188,6 @@ class ContractExists(errors.DomainError):
     code = "contract_exists"
 
 
-def _provider_approved(tx: Transaction, provider_id: str) -> None:
-    """The provider must be approved, not suspended: no new contracts and no charges otherwise."""
-
-    def explain(_image: dict[str, Any] | None) -> Exception:
-        # A condition check returns no old image: on this refusal path only, read the status to explain it.
-        try:
-            status = ProviderRecord.get(provider_id, consistent_read=True).status
-        except DoesNotExist:
-            return errors.ProviderNotFound()
-        return errors.ProviderSuspended() if status == "suspended" else errors.ProviderNotApproved()
-
-    tx.check(ProviderRecord, provider_id, None, ProviderRecord.status == "approved", explain)
-
-
 def _seat_refusal(paid: bool) -> OnFailure:
     def explain(image: dict[str, Any] | None) -> Exception:
         if image is None:
@@ -246,7 +233,7 @@ def commit_enrolment(
         _seat_refusal(paid),
         want_old_image=True,
     )
-    _provider_approved(tx, contract.provider_id)
+    add_approved_check(tx, contract.provider_id)
     if contract.hold_amount > 0:
         money.add_hold(
             tx,
@@ -312,7 +299,7 @@ def commit_accept(contract: Contract, now: datetime, actor: str) -> None:
         _accept_refusal(stamp),
         want_old_image=True,
     )
-    _provider_approved(tx, contract.provider_id)
+    add_approved_check(tx, contract.provider_id)
     tx.commit()
 
 
@@ -410,7 +397,7 @@ def commit_charge(
         want_old_image=True,
         rank=0,
     )
-    _provider_approved(tx, provider_id)
+    add_approved_check(tx, provider_id)
     money.add_charge(
         tx,
         certificate_id,
