@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     # Days a provider has to accept an enrolment request before it expires and its hold is released.
     contract_response_days: int = Field(default=5, ge=1, le=60)
 
+    # EventBridge Scheduler: the top-up function it invokes at each period's start, the role it uses, its group.
+    topup_function_arn: str | None = None
+    scheduler_role_arn: str | None = None
+    schedule_group: str = "default"
+
     @property
     def is_local(self) -> bool:
         return self.stage == "local"

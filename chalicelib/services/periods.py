@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from chalicelib.domain import errors
@@ -11,6 +12,8 @@ from chalicelib.services.context import Context
 from chalicelib.storage import money
 from chalicelib.storage import periods as store
 from chalicelib.storage.periods import PeriodState
+
+log = logging.getLogger("pfdo.periods")
 
 
 def open_period(ctx: Context, actor: Principal, period: Period) -> PeriodState:

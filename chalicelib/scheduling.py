@@ -1,0 +1,75 @@
+"""The top-up's alarm clock: when a period is opened in AWS, a one-time EventBridge Scheduler schedule invokes the
+top-up function at the period's first instant (local midnight in the region's time zone, written in UTC).
+
+The 15-minute sweep (functions/topup.py) is the safety net: if a schedule is missing or fails, the sweep starts the
+top-up within a quarter of an hour. Locally there is no scheduler; the sweep and POST /periods/{id}/topup serve.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Protocol
+
+from chalicelib.config import Settings
+from chalicelib.domain.period import Period
+
+log = logging.getLogger("pfdo.scheduling")
+
+
+def at_expression(period: Period) -> str:
+    """EventBridge Scheduler's one-time expression for the period's start, in UTC."""
+    return f"at({period.start_instant():%Y-%m-%dT%H:%M:%S})"
+
+
+class TopupScheduler(Protocol):
+    def schedule(self, period: Period) -> None: ...
+
+
+class NoScheduler:
+    """The local stage: nothing to schedule."""
+
+    def schedule(self, period: Period) -> None:
+        return None
+
+
+class EventBridgeScheduler:
+    def __init__(self, settings: Settings, client: Any | None = None) -> None:
+        self._settings = settings
+        self._client = client
+
+    def _scheduler(self) -> Any:
+        if self._client is None:
+            import boto3  # lazily: no client at import time
+
+            self._client = boto3.client("scheduler")
+        return self._client
+
+    def schedule(self, period: Period) -> None:
+        """Creates (or, when opened again, updates) the period's schedule; the schedule deletes itself after it ran."""
+        settings = self._settings
+        request = {
+            "Name": f"{settings.table_prefix}topup-{period.period_id}",
+            "GroupName": settings.schedule_group,
+            "ScheduleExpression": at_expression(period),
+            "ScheduleExpressionTimezone": "UTC",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "ActionAfterCompletion": "DELETE",
+            "Target": {
+                "Arn": settings.topup_function_arn,
+                "RoleArn": settings.scheduler_role_arn,
+                "Input": json.dumps({"period_id": period.period_id}),
+                "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 3600},
+            },
+        }
+        client = self._scheduler()
+        try:
+            client.create_schedule(**request)
+        except client.exceptions.ConflictException:
+            client.update_schedule(**request)
+
+
+def scheduler_for(settings: Settings) -> TopupScheduler:
+    if settings.is_local or not (settings.topup_function_arn and settings.scheduler_role_arn):
+        return NoScheduler()
+    return EventBridgeScheduler(settings)
