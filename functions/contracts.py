@@ -146,10 +146,16 @@ def cancel(call: Call) -> Reply:
     return Reply(ContractOut.of(call.ctx, contract))
 
 
-@endpoint(bp, "/contracts/{contract_id}/charges", "POST", idempotency_key="required")
+@endpoint(bp, "/contracts/{contract_id}/charges", "POST", idempotency_key="in_transaction")
 def charge(call: Call) -> Reply:
     body = call.parse(ChargeIn)
-    receipt = contracts.charge(call.ctx, call.actor, call.params["contract_id"], body.month, body.amount)
+    claim = call.claim
+
+    def answer(receipt: contracts.Charge) -> Any:
+        """The key's record, answered with this very reply, for the charge's own transaction."""
+        return None if claim is None else claim.answered(201, ChargeOut(**receipt.__dict__).model_dump_json())
+
+    receipt = contracts.charge(call.ctx, call.actor, call.params["contract_id"], body.month, body.amount, answer)
     return Reply(ChargeOut(**receipt.__dict__), 201)
 
 

@@ -11,7 +11,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 from chalice import Blueprint, Response
@@ -56,6 +56,8 @@ class Call:
     query: dict[str, str]
     raw_body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    # The Idempotency-Key to write inside the use case's transaction (routes with idempotency_key="in_transaction").
+    claim: idempotency.Claim | None = None
 
     @property
     def actor(self) -> Principal:
@@ -108,6 +110,8 @@ def _error_reply(failure: Exception) -> Reply:
 def _run(view: Callable[[Call], Reply], call: Call) -> Reply:
     try:
         return view(call)
+    except idempotency.Answered:
+        raise  # the caller replays
     except (errors.DomainError, ValidationError) as failure:
         return _error_reply(failure)
     except PynamoDBException as failure:
@@ -120,12 +124,55 @@ def _request_hash(call: Call) -> str:
     return hashlib.sha256(call.raw_body).hexdigest()
 
 
-def _idempotent(view: Callable[[Call], Reply], call: Call, route: str, header: str) -> Reply:
-    if not 1 <= len(header) <= 255 or not header.isprintable():
-        return Reply(error_body("validation_error", "Idempotency-Key must be 1-255 printable characters"), 422)
-    key = hashlib.sha256(
+def _key(call: Call, route: str, header: str) -> str:
+    return hashlib.sha256(
         f"{call.actor.sub}\n{route}\n{json.dumps(call.params, sort_keys=True)}\n{header}".encode()
     ).hexdigest()
+
+
+def _bad_key(header: str) -> Reply | None:
+    if 1 <= len(header) <= 255 and header.isprintable():
+        return None
+    return Reply(error_body("validation_error", "Idempotency-Key must be 1-255 printable characters"), 422)
+
+
+def _replayed(remembered: idempotency.Remembered, request_hash: str) -> Reply:
+    if remembered.request_hash != request_hash:
+        return _error_reply(errors.IdempotencyKeyReused())
+    if remembered.status != idempotency.COMPLETED or remembered.response_status is None:
+        return _error_reply(errors.RequestInProgress())
+    body = json.loads(remembered.response_body or "null")
+    return Reply(body, int(remembered.response_status), {"Idempotent-Replayed": "true"})
+
+
+def _idempotent_in_transaction(view: Callable[[Call], Reply], call: Call, route: str, header: str) -> Reply:
+    """The use case writes the key, answered, in its own transaction: no begin, no finish (one round trip)."""
+    bad = _bad_key(header)
+    if bad is not None:
+        return bad
+    claim = idempotency.Claim(_key(call, route, header), _request_hash(call), call.ctx.settings.idempotency_ttl_seconds)
+    try:
+        reply = _run(view, replace(call, claim=claim))
+    except idempotency.Answered:
+        remembered = idempotency.recall(claim.key)
+        if remembered is None:  # forgotten (TTL) between the refusal and this read: the client retries
+            return _error_reply(errors.RequestInProgress())
+        return _replayed(remembered, claim.request_hash)
+    if 400 <= reply.status < 500:
+        # Refused before or by its transaction, which then wrote nothing: either a replay of an answered key, or a
+        # refusal to remember (as finish() does) so that a retry with this key gets it again.
+        remembered = idempotency.recall(claim.key)
+        if remembered is not None:
+            return _replayed(remembered, claim.request_hash)
+        claim.remember_refusal(reply.status, _json(reply.body))
+    return reply
+
+
+def _idempotent(view: Callable[[Call], Reply], call: Call, route: str, header: str) -> Reply:
+    bad = _bad_key(header)
+    if bad is not None:
+        return bad
+    key = _key(call, route, header)
     request_hash = _request_hash(call)
     deadline = time.monotonic() + REPLAY_WAIT_SECONDS
     while True:
@@ -152,7 +199,8 @@ def _idempotent(view: Callable[[Call], Reply], call: Call, route: str, header: s
     return reply
 
 
-Idempotency = Literal["required", "optional", "none"]
+# "in_transaction": required, and written by the use case's own transaction (see idempotency.Claim).
+Idempotency = Literal["required", "optional", "none", "in_transaction"]
 
 
 def endpoint(
@@ -181,8 +229,10 @@ def endpoint(
                     ctx, principal, dict(params), dict(request.query_params or {}), _raw_body(request.raw_body), headers
                 )
                 header = headers.get("idempotency-key")
-                if idempotency_key == "required" and not header:
+                if idempotency_key in ("required", "in_transaction") and not header:
                     reply = Reply(error_body("idempotency_key_required", "send an Idempotency-Key header"), 400)
+                elif header and idempotency_key == "in_transaction":
+                    reply = _idempotent_in_transaction(view, call, route, header)
                 elif header and idempotency_key != "none":
                     reply = _idempotent(view, call, route, header)
                 else:

@@ -284,6 +284,7 @@ class NotEligibleToRate(DomainError):
     """Only a parent whose child has (or had) a contract with the program may rate it."""
 
     code = "not_eligible_to_rate"
+    status = 403
 
 
 class ProgramNotCurrent(DomainError):

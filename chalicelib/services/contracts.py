@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -38,9 +39,11 @@ def enrol(ctx: Context, actor: Principal, certificate_id: str, program_id: str, 
     """
     actor.require(Role.PARENT)
     contract_id = new_contract_id(certificate_id, f"{actor.sub}\n{request_key}")
-    certificate, program = store.read_certificate_and_program(certificate_id, program_id)
+    certificate, program, existing = store.read_enrolment(certificate_id, program_id, contract_id)
     if certificate.guardian_sub != actor.sub:
         raise errors.CertificateNotFound()
+    if existing is not None:
+        return existing  # a retry of a request whose first attempt was written
     certificate = ensure_current(ctx, certificate)
     if certificate.status not in (CertificateStatus.FUNDED, CertificateStatus.ACCOUNTING):
         refuse_money_movement(certificate.status)
@@ -57,6 +60,10 @@ def enrol(ctx: Context, actor: Principal, certificate_id: str, program_id: str, 
         int(program.age_max),
         certificate.birth_date,
     )
+    if int(program.seats_taken or 0) >= int(program.capacity):
+        # The transaction would refuse it too: spare the doomed write (in a rush, every loser sends one to the
+        # very item the winners need). The transaction still guards the last seat (I6).
+        raise errors.NoSeats()
     hold = terms.hold if certificate.status is CertificateStatus.FUNDED else 0
     now = ctx.now()
     contract = Contract(
@@ -107,8 +114,7 @@ def accept(ctx: Context, actor: Principal, contract_id: str) -> Contract:
     contract = _own_contract_as_provider(actor, contract_id)
     if contract.status is ContractStatus.ACTIVE:
         return contract
-    store.commit_accept(contract, ctx.now(), actor.sub)
-    return store.get(contract_id)
+    return store.commit_accept(contract, ctx.now(), actor.sub)
 
 
 def decline(ctx: Context, actor: Principal, contract_id: str, reason: str) -> Contract:
@@ -180,8 +186,18 @@ class Charge:
     charged_at: str
 
 
-def charge(ctx: Context, actor: Principal, contract_id: str, month_text: str, amount: int) -> Charge:
-    """The provider charges one month of an active contract: one TransactWriteItems, no read before it."""
+def charge(
+    ctx: Context,
+    actor: Principal,
+    contract_id: str,
+    month_text: str,
+    amount: int,
+    answer: Callable[[Charge], Any] | None = None,
+) -> Charge:
+    """The provider charges one month of an active contract: one TransactWriteItems, no read before it.
+
+    ``answer`` turns the receipt into the request's Idempotency-Key record, written by the same transaction.
+    """
     actor.require(Role.PROVIDER)
     if actor.provider_id is None:
         raise errors.Forbidden()
@@ -189,10 +205,19 @@ def charge(ctx: Context, actor: Principal, contract_id: str, month_text: str, am
     month = Month.parse(month_text)
     period = check_charge_request(month, ctx.today(), _period_of(ctx, month), amount)
     now = ctx.now()
+    receipt = Charge(contract_id, str(month), amount, money.utc_stamp(now))
     store.commit_charge(
-        contract_id, certificate_id, actor.provider_id, period.period_id, str(month), amount, now, actor.sub
+        contract_id,
+        certificate_id,
+        actor.provider_id,
+        period.period_id,
+        str(month),
+        amount,
+        now,
+        actor.sub,
+        answer=None if answer is None else answer(receipt),
     )
-    return Charge(contract_id, str(month), amount, money.utc_stamp(now))
+    return receipt
 
 
 def _period_of(ctx: Context, month: Month) -> Period | None:

@@ -12,19 +12,22 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, TransactGetError
 from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
 from pynamodb.transactions import TransactGet
 
 from chalicelib.domain import errors
 from chalicelib.domain.certificate import CertificateStatus
 from chalicelib.domain.contract import ContractState, ContractStatus, charge_refusal
 from chalicelib.storage import money
+from chalicelib.storage.idempotency import Answered
 from chalicelib.storage.models import ContractRecord, ProgramRecord, SeatRecord
 from chalicelib.storage.providers import add_approved_check
 from chalicelib.storage.transactions import (
     OnFailure,
     Transaction,
+    backoff,
     fail_with,
     image_number,
     image_string,
@@ -32,6 +35,7 @@ from chalicelib.storage.transactions import (
 )
 
 K = ContractRecord
+READ_ATTEMPTS = 6  # like Transaction.commit's CONFLICT_ATTEMPTS
 P = ProgramRecord
 
 
@@ -164,22 +168,40 @@ def requests_due(stamp: str) -> Iterator[Contract]:
 # --- the enrolment ---------------------------------------------------------------------------------------------------
 
 
-def read_certificate_and_program(certificate_id: str, program_id: str) -> tuple[Any, ProgramRecord]:
-    """Both items in one consistent round trip (TransactGetItems)."""
+def read_enrolment(
+    certificate_id: str, program_id: str, contract_id: str
+) -> tuple[Any, ProgramRecord, Contract | None]:
+    """The certificate, the program and the contract this request would write (present if a first attempt wrote
+    it), in one consistent round trip (TransactGetItems)."""
     from chalicelib.storage.certificates import _from_record
     from chalicelib.storage.models import CertificateRecord
 
-    with TransactGet(connection=transaction_connection()) as read:
-        certificate = read.get(CertificateRecord, certificate_id)
-        program = read.get(ProgramRecord, program_id, "program")
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            with TransactGet(connection=transaction_connection()) as read:
+                certificate = read.get(CertificateRecord, certificate_id)
+                program = read.get(ProgramRecord, program_id, "program")
+                existing = read.get(ContractRecord, contract_id)
+            break
+        except TransactGetError as failure:
+            # AWS cancels a transactional read that meets a concurrent write of one of its items: read again.
+            if not any(r is not None and r.code == "TransactionConflict" for r in failure.cancellation_reasons):
+                raise
+            if attempt == READ_ATTEMPTS - 1:
+                raise errors.ConcurrentUpdate("the certificate or the program kept changing; retry") from failure
+            backoff(attempt)
     try:
         found_certificate = _from_record(certificate.get())
     except CertificateRecord.DoesNotExist:
         raise errors.CertificateNotFound() from None
     try:
-        return found_certificate, program.get()
+        found_program = program.get()
     except ProgramRecord.DoesNotExist:
         raise errors.ProgramNotFound() from None
+    try:
+        return found_certificate, found_program, _contract(existing.get())
+    except ContractRecord.DoesNotExist:
+        return found_certificate, found_program, None
 
 
 class ContractExists(errors.DomainError):
@@ -288,8 +310,9 @@ def _state_refusal(expected: ContractStatus) -> OnFailure:
     return explain
 
 
-def commit_accept(contract: Contract, now: datetime, actor: str) -> None:
-    """requested -> active, only before the answer is due and while the provider is approved."""
+def commit_accept(contract: Contract, now: datetime, actor: str) -> Contract:
+    """requested -> active, only before the answer is due and while the provider is approved; returns the contract
+    as written (a requested contract changes in nothing else, so no read is needed after the write)."""
     stamp = money.utc_stamp(now)
     tx = Transaction()
     tx.update(
@@ -301,6 +324,7 @@ def commit_accept(contract: Contract, now: datetime, actor: str) -> None:
     )
     add_approved_check(tx, contract.provider_id)
     tx.commit()
+    return replace(contract, status=ContractStatus.ACTIVE, accepted_at=stamp, version=contract.version + 1)
 
 
 def _accept_refusal(stamp: str) -> OnFailure:
@@ -373,9 +397,12 @@ def commit_charge(
     amount: int,
     now: datetime,
     actor: str,
+    answer: tuple[Model, Any] | None = None,
 ) -> None:
     """One round trip, no read before it: the contract's conditions carry every rule of I5 (active, this provider's,
-    a month of the contract not yet charged, at most the price, at most what is still held)."""
+    a month of the contract not yet charged, at most the price, at most what is still held). ``answer`` is the
+    request's Idempotency-Key record with its condition, written by the same transaction; its refusal explains
+    first (a replay)."""
     charges = K.charges[month]
     tx = Transaction()
     tx.update(
@@ -409,6 +436,9 @@ def commit_charge(
         actor,
         already=errors.MonthCharged(),
     )
+    if answer is not None:
+        record, free = answer
+        tx.put(record, free, fail_with(Answered()), rank=-1)
     tx.commit()
 
 

@@ -262,14 +262,18 @@ class CatalogByDirection(GlobalSecondaryIndex["ProgramRecord"]):
 
 
 class CatalogOfRegion(GlobalSecondaryIndex["ProgramRecord"]):
-    """The whole region's catalog (no municipality or direction given). Sparse."""
+    """The whole region's catalog (no municipality or direction given). Sparse.
+
+    Ordered by program id (random), not by direction: directions and municipalities interleave, so the matches of a
+    text query spread evenly over the pages instead of waiting behind whole directions that cannot match.
+    """
 
     class Meta:
         index_name = "catalog_of_region"
         projection = AllProjection()
 
     catalog_region = UnicodeAttribute(hash_key=True)
-    catalog_key = UnicodeAttribute(range_key=True)
+    program_id = UnicodeAttribute(range_key=True)
 
 
 class ProgramsOfProvider(GlobalSecondaryIndex["ProgramRecord"]):

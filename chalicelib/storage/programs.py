@@ -128,7 +128,7 @@ def _from_record(record: ProgramRecord) -> Program:
 
 
 def catalog_keys(program_id: str, direction: Direction, municipality: str) -> dict[str, str]:
-    """The sparse keys that put a program in the three catalog indexes."""
+    """The sparse keys that put a program in the three catalog indexes (catalog_of_region ranges over program_id)."""
     return {
         "catalog_municipality": municipality,
         "catalog_key": f"{direction.value}#{program_id}",
@@ -394,7 +394,7 @@ def _index(filters: CatalogFilters) -> tuple[str, str, Condition | None, tuple[s
     if filters.direction is not None:
         keys = ("catalog_direction", "catalog_place")
         return P.catalog_by_direction.Meta.index_name, filters.direction.value, None, keys
-    return P.catalog_of_region.Meta.index_name, REGION_CATALOG, None, ("catalog_region", "catalog_key")
+    return P.catalog_of_region.Meta.index_name, REGION_CATALOG, None, ("catalog_region", "program_id")
 
 
 def _plan(filters: CatalogFilters) -> _Plan:
@@ -414,9 +414,13 @@ def _plan(filters: CatalogFilters) -> _Plan:
     return _Plan(index, partition, range_condition, condition, keys)
 
 
-def _evaluate(missing: int, filtered: bool) -> int:
+def _evaluate(missing: int, filters: CatalogFilters, filtered: bool) -> int:
+    """How many items one Query reads: what the page misses when nothing is filtered out; otherwise more, and the
+    most for a text query (words are rare: a page must read widely to fill)."""
     if not filtered:
         return missing
+    if filters.terms:
+        return FILTERED_EVALUATE_MAX
     return max(FILTERED_EVALUATE_MIN, min(FILTERED_EVALUATE_MAX, missing * FILTER_FANOUT))
 
 
@@ -471,7 +475,7 @@ def catalog_page(filters: CatalogFilters, limit: int, after: dict[str, Any] | No
             attributes_to_get=list(_CATALOG_ATTRIBUTES),
             exclusive_start_key=start,
             index_name=plan.index,
-            limit=_evaluate(missing, plan.filter is not None),
+            limit=_evaluate(missing, filters, plan.filter is not None),
         )
         queries += 1
         evaluated += int(page.get("ScannedCount", 0))

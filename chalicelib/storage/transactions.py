@@ -92,8 +92,8 @@ class Transaction:
     def __len__(self) -> int:
         return len(self.ops)
 
-    def put(self, record: Model, condition: Condition | None, on_failure: OnFailure) -> None:
-        self.ops.append(_Op("put", lambda tw: tw.save(record, condition=condition), on_failure))
+    def put(self, record: Model, condition: Condition | None, on_failure: OnFailure, *, rank: int = 5) -> None:
+        self.ops.append(_Op("put", lambda tw: tw.save(record, condition=condition), on_failure, rank))
 
     def update(
         self,
