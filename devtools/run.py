@@ -1,12 +1,13 @@
 """`make run`: the whole system on this machine, with a demo region.
 
-Starts DynamoDB Local on disk under DATA_DIR, creates the local stage's tables, seeds the demo region (unless
-SEED=0; seeding is idempotent, so every start may seed), serves the API with `chalice local` on 127.0.0.1, prints the
-URL and ready-made tokens, and on Ctrl-C (SIGINT), SIGTERM or SIGHUP stops both servers by their process group and
-exits 0.
+Starts a local S3 (moto's server, in a thread of this process, in memory) with the documents bucket, DynamoDB Local
+on disk under DATA_DIR, creates the local stage's tables, seeds the demo region (unless SEED=0; seeding is idempotent,
+so every start may seed), serves the API with `chalice local` on 127.0.0.1 (AWS_ENDPOINT_URL_S3 pointing at the local
+S3), prints the URL and ready-made tokens, and on Ctrl-C (SIGINT), SIGTERM or SIGHUP stops both servers by their
+process group, then the S3 thread, and exits 0.
 
-Environment: PORT (API, default 8000), DDB_PORT (DynamoDB Local, default 8001), DATA_DIR (default .data), SEED
-(default 1).
+Environment: PORT (API, default 8000), DDB_PORT (DynamoDB Local, default 8001), S3_PORT (the local S3, default 8002;
+0 takes any free port), DATA_DIR (default .data), SEED (default 1).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import logging
 import os
 import signal
 import socket
@@ -28,6 +30,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from moto.server import ThreadedMotoServer
+
 from chalicelib.auth import issue_local_token
 from chalicelib.clock import SystemClock
 from chalicelib.config import Settings
@@ -35,6 +39,7 @@ from chalicelib.domain.actors import WHOLE_REGION
 from chalicelib.domain.certificate import CertificateStatus
 from chalicelib.services.context import Context
 from chalicelib.storage import certificates as certificate_store
+from chalicelib.storage.documents import DocumentStore
 from chalicelib.storage.tables import create_tables
 from devtools import ddb_local, seed
 
@@ -48,7 +53,7 @@ READY = "Ready:"
 
 MUNICIPAL_OPERATOR = {"role": "operator", "sub": "operator-elizovo", "municipality": "elizovo"}
 REGIONAL_OPERATOR = {"role": "operator", "sub": seed.REGIONAL_OPERATOR.sub, "municipality": WHOLE_REGION}
-PROVIDER = {"role": "provider", "sub": "provider-vulkan", "provider_id": "vulkan-sport-school"}
+PROVIDER = {"role": "provider", "sub": seed.DEMO_PROVIDER.sub, "provider_id": seed.DEMO_PROVIDER.inn}
 PARENTS_SHOWN = 3
 
 
@@ -66,6 +71,7 @@ class Options:
     ddb_port: int
     data_dir: Path
     seed: bool
+    s3_port: int = 8002  # 0: any free port
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Options:
@@ -73,11 +79,14 @@ class Options:
         ddb_port = _port(env, "DDB_PORT", 8001)
         if port == ddb_port:
             raise StartupError(f"PORT and DDB_PORT must differ (both are {port})")
+        s3_port = 0 if env.get("S3_PORT", "").strip() == "0" else _port(env, "S3_PORT", 8002)
+        if s3_port in (port, ddb_port):
+            raise StartupError(f"S3_PORT must differ from PORT and DDB_PORT (it is {s3_port})")
         seed_flag = env.get("SEED", "1").strip()
         if seed_flag not in ("0", "1"):
             raise StartupError(f"SEED must be 0 or 1, got {seed_flag!r}")
         data_dir = Path(env.get("DATA_DIR") or ".data").expanduser().resolve()
-        return cls(port, ddb_port, data_dir, seed_flag == "1")
+        return cls(port, ddb_port, data_dir, seed_flag == "1", s3_port)
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
@@ -222,6 +231,16 @@ class Run:
     options: Options
     signals: Signals
     started: list[subprocess.Popen[bytes]]
+    s3: ThreadedMotoServer | None = None
+
+    def start_s3(self) -> str:
+        """moto's S3 server in a thread of this process, on 127.0.0.1; returns its endpoint. Data lives in memory."""
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per S3 request
+        server = ThreadedMotoServer(ip_address=HOST, port=self.options.s3_port, verbose=False)
+        with self.signals.deferred():
+            server.start()
+            self.s3 = server
+        return f"http://{HOST}:{server.get_host_and_port()[1]}"
 
     def start_engine(self) -> ddb_local.LocalEngine:
         data = self.options.data_dir
@@ -255,13 +274,21 @@ class Run:
         options = self.options
         require_free(options.port, "PORT")
         require_free(options.ddb_port, "DDB_PORT")
+        if options.s3_port:
+            require_free(options.s3_port, "S3_PORT")
         options.data_dir.mkdir(parents=True, exist_ok=True)
-        aws = ddb_local.local_aws_environment(f"http://{HOST}:{options.ddb_port}")
-        os.environ.update(aws)  # before any client exists: boto3 and PynamoDB read the endpoint from here
+        s3_endpoint = self.start_s3()
+        aws = {
+            **ddb_local.local_aws_environment(f"http://{HOST}:{options.ddb_port}"),
+            "AWS_ENDPOINT_URL_S3": s3_endpoint,
+        }
+        os.environ.update(aws)  # before any client exists: boto3 and PynamoDB read the endpoints from here
         api = self.start_api(aws)
         engine = self.start_engine()
         say(f"DynamoDB Local {engine.endpoint} (pid {engine.process.pid}), data in {options.data_dir / 'ddb'}")
         settings = stage_settings()
+        DocumentStore(settings.documents_bucket).ensure_bucket()
+        say(f"S3 (moto, in memory) {s3_endpoint}, bucket {settings.documents_bucket}")
         created = create_tables(settings.table_prefix)
         if created:
             say(f"created tables: {', '.join(created)}")
@@ -282,6 +309,9 @@ class Run:
     def stop(self) -> None:
         for process in reversed(self.started):
             stop_group(process)
+        if self.s3 is not None:
+            self.s3.stop()
+            self.s3 = None
 
 
 def say(line: str) -> None:
@@ -309,7 +339,7 @@ def banner(settings: Settings, options: Options, parents: list[str], period_id: 
     for name, claims, who in tokens:
         lines.append(f"export {name}={issue_local_token(settings, claims)}  # {who}, sub {claims['sub']}")
     lines += ["", "Try:", *examples(url, parents, period_id)]
-    lines += ["", f"{READY} {url}  (Ctrl-C stops chalice and DynamoDB Local)"]
+    lines += ["", f"{READY} {url}  (Ctrl-C stops chalice, DynamoDB Local and S3)"]
     return "\n".join(lines)
 
 
@@ -326,6 +356,8 @@ def examples(url: str, parents: list[str], period_id: str) -> list[str]:
         lines.append(f"curl -s {url}/certificates/{funded.certificate_id}/ledger {auth.format('PARENT')}")
     if accounting is not None:
         lines.append(f"curl -s -X POST {url}/certificates/{accounting.certificate_id}/funding {auth.format('PARENT')}")
+    lines.append(f"curl -s '{url}/programs?municipality=elizovo&limit=5'")
+    lines.append(f"curl -s {url}/contracts {auth.format('PROVIDER')}")
     token_body = json.dumps({"role": "parent", "sub": "parent-new"})
     lines.append(f"curl -s -X POST {url}/dev/token -H 'Content-Type: application/json' -d '{token_body}'")
     return lines
@@ -339,7 +371,7 @@ def main() -> int:
         run = Run(Options.from_env(os.environ), signals, [])
         run.serve()
     except Stop as stop:
-        say(f"\n{stop}: stopping chalice local and DynamoDB Local")
+        say(f"\n{stop}: stopping chalice local, DynamoDB Local and S3")
         code = 0
     except StartupError as failure:
         print(f"make run: {failure}", file=sys.stderr, flush=True)

@@ -11,11 +11,13 @@ parent touched a certificate, or the quota ran short), its certificates fall bac
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from chalicelib import telemetry
 from chalicelib.domain import errors
 from chalicelib.domain.actors import SYSTEM
 from chalicelib.domain.period import Period
@@ -27,6 +29,7 @@ from chalicelib.storage import periods as period_store
 from chalicelib.storage.transactions import MAX_ITEMS, backoff
 
 ROLLOVER_ATTEMPTS = 10
+log = logging.getLogger("pfdo.topup")
 
 
 def rollover_certificate(
@@ -75,9 +78,15 @@ def apply_plans(ctx: Context, period: Period, plans: list[RolloverPlan], counter
     for batch in pack(plans):
         try:
             money.commit_rollovers(batch, ctx.now(), counter, SYSTEM.sub)
-        except (money.RolloverConflict, errors.QuotaExhausted):
+        except (money.RolloverConflict, errors.QuotaExhausted, errors.ConcurrentUpdate):
             for plan in batch:
-                rollover_certificate(ctx, plan.certificate_id, period, counter)
+                try:
+                    rollover_certificate(ctx, plan.certificate_id, period, counter)
+                except errors.ConcurrentUpdate:
+                    # One certificate that keeps changing must not stop the region's top-up: it is rolled over on
+                    # its first touch (same keys), and operators see the metric.
+                    log.warning("top-up skipped certificate %s: it kept changing", plan.certificate_id)
+                    telemetry.count("TopupSkipped", period=period.period_id)
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,8 @@ def commit_funding(
         Entry(certificate_id, EntryKind.CREDIT, credit_key(period_id), period_id, amount, reason="funded"),
         Posting(now),
         actor,
+        # Another request funded it first: read it again (and find it funded) rather than refuse.
+        fail_with(errors.ConcurrentUpdate("the certificate changed; read it again")),
     )
     tx.commit()
 

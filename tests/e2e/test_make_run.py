@@ -1,5 +1,6 @@
-"""`make run` end to end: `python -m devtools.run` starts, seeds, serves, prints tokens that work, stops everything on
-SIGINT with exit code 0, and a second start finds the data of the first (not duplicated by seeding again)."""
+"""`make run` end to end: `python -m devtools.run` starts, seeds, serves, prints tokens that work (the catalog has the
+seeded programs, the provider token sees its contracts), stops everything on SIGINT with exit code 0, and a second
+start finds the data of the first (not duplicated by seeding again)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -103,8 +105,10 @@ class Launch:
         return code
 
 
-def call(url: str, token: str, method: str = "GET") -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+def call(url: str, token: str | None, method: str = "GET") -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, data=b"" if method == "POST" else None, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -149,20 +153,52 @@ def launches() -> Iterator[list[Launch]]:
                     os.killpg(pid, signal.SIGKILL)
 
 
-def two_ports() -> tuple[int, int]:
-    api = ddb_local.free_port()
-    engine = ddb_local.free_port()
-    while engine == api:
-        engine = ddb_local.free_port()
-    return api, engine
+def three_ports() -> tuple[int, int, int]:
+    ports: list[int] = []
+    while len(ports) < 3:
+        port = ddb_local.free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports[0], ports[1], ports[2]
+
+
+def catalog(url: str, municipality: str) -> list[dict[str, Any]]:
+    """Every catalog item of a municipality, following the cursor (a page may be short, even empty, with a cursor)."""
+    items: list[dict[str, Any]] = []
+    query = f"municipality={municipality}&limit=50"
+    for _ in range(20):
+        status, page = call(f"{url}/programs?{query}", None)
+        assert status == 200, page
+        items += page["items"]
+        if page["cursor"] is None:
+            return items
+        query = f"municipality={municipality}&limit=50&cursor={urllib.parse.quote(page['cursor'])}"
+    raise AssertionError("the catalog kept handing out cursors")
+
+
+def provider_contracts(url: str, token: str) -> list[dict[str, Any]]:
+    status, body = call(f"{url}/contracts?limit=50", token)
+    assert status == 200, body
+    return list(body["contracts"])
+
+
+def seeded_programs(municipality: str) -> set[str]:
+    slugs = {p.slug for p in seed.PROVIDERS if p.municipality == municipality}
+    return {p.title for p in seed.PROGRAMS if p.provider in slugs}
 
 
 def test_run_serves_the_seeded_region_stops_on_sigint_and_keeps_its_data(
     tmp_path: Path, launches: list[Launch]
 ) -> None:
-    api_port, ddb_port = two_ports()
+    api_port, ddb_port, s3_port = three_ports()
     env = clean_environment(
-        {"PORT": str(api_port), "DDB_PORT": str(ddb_port), "DATA_DIR": str(tmp_path / "data"), "SEED": "1"}
+        {
+            "PORT": str(api_port),
+            "DDB_PORT": str(ddb_port),
+            "S3_PORT": str(s3_port),
+            "DATA_DIR": str(tmp_path / "data"),
+            "SEED": "1",
+        }
     )
     url = f"http://127.0.0.1:{api_port}"
 
@@ -186,6 +222,17 @@ def test_run_serves_the_seeded_region_stops_on_sigint_and_keeps_its_data(
     assert quotas["milkovo"]["remaining"] == 0  # the seed uses Milkovo's quota up
     funded_before = {m: q["funded"] for m, q in quotas.items()}
 
+    # The catalog (public) shows the seeded programs of a municipality, with their providers' ИНН.
+    elizovo = catalog(url, "elizovo")
+    assert {item["title"] for item in elizovo} == seeded_programs("elizovo")
+    assert {item["municipality"] for item in elizovo} == {"elizovo"}
+    # The PROVIDER token is an approved seeded provider's (provider_id is its ИНН) and sees its contracts.
+    contracts_before = provider_contracts(url, tokens["PROVIDER"])
+    seeded_for_demo = {c.program for c in seed.CONTRACTS if c.provider == seed.DEMO_PROVIDER.slug}
+    assert {c["program_title"] for c in contracts_before} == seeded_for_demo
+    assert {c["provider_id"] for c in contracts_before} == {seed.DEMO_PROVIDER.inn}
+    assert any(c["status"] == "active" and c["charges"] for c in contracts_before), contracts_before
+
     # A change made through the API, to find after the restart.
     accounting = next(c["id"] for c in children.values() if c["status"] == "accounting")
     status, funded = call(f"{url}/certificates/{accounting}/funding", tokens["PARENT"], "POST")
@@ -193,9 +240,10 @@ def test_run_serves_the_seeded_region_stops_on_sigint_and_keeps_its_data(
     assert funded["status"] == "funded"
 
     pids = first.child_pids()
-    assert len(pids) == 2, first.output  # DynamoDB Local and chalice local
+    assert len(pids) == 2, first.output  # DynamoDB Local and chalice local (S3 is a thread of run.py)
+    assert listening(s3_port)
     assert first.interrupt() == 0, first.output
-    assert not listening(api_port) and not listening(ddb_port)
+    assert not listening(api_port) and not listening(ddb_port) and not listening(s3_port)
     assert not any(alive(pid) for pid in pids)
 
     second = Launch.start(env)
@@ -212,9 +260,14 @@ def test_run_serves_the_seeded_region_stops_on_sigint_and_keeps_its_data(
     assert funded_after == {**funded_before, IVANOVA.municipality: funded_before[IVANOVA.municipality] + 1}
     assert "seed: opened period" not in second.output
     assert "registered" not in second.output
+    for created in (" applied", " approved by ", "programs published", " accepted", " charged "):
+        assert created not in second.output, second.output
+    assert len(catalog(url, "elizovo")) == len(elizovo)
+    contracts_after = provider_contracts(url, second.exports()["PROVIDER"])
+    assert sorted(c["id"] for c in contracts_after) == sorted(c["id"] for c in contracts_before)
 
     assert second.interrupt() == 0, second.output
-    assert not listening(api_port) and not listening(ddb_port)
+    assert not listening(api_port) and not listening(ddb_port) and not listening(s3_port)
 
 
 def test_run_refuses_a_taken_port_with_a_clear_message(tmp_path: Path) -> None:
