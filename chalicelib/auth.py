@@ -1,12 +1,14 @@
 """Bearer tokens: who is calling.
 
 In the ``local`` stage tokens are HS256-signed with a local secret (issued by POST /dev/token). Other stages take
-Cognito tokens, verified against the user pool's JWKS; until that verifier is configured they accept nothing.
+Cognito tokens, verified against the user pool's JWKS (``chalicelib.jwks``); until the pool is configured they accept
+nothing.
 """
 
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -15,6 +17,7 @@ from chalicelib.config import Settings
 from chalicelib.domain import errors
 from chalicelib.domain.actors import WHOLE_REGION, Principal, Role
 from chalicelib.domain.period import MUNICIPALITY
+from chalicelib.jwks import CognitoVerifier
 
 LOCAL_TOKEN_SECONDS = 12 * 3600
 
@@ -59,10 +62,16 @@ def authenticate(settings: Settings, authorization: str | None) -> Principal:
     if not authorization or not authorization.startswith("Bearer "):
         raise errors.Unauthenticated("send Authorization: Bearer <token>")
     token = authorization[len("Bearer ") :].strip()
-    if not settings.is_local or settings.jwt_secret is None:
+    if settings.is_local:
+        return principal_from_claims(_local_claims(settings, token))
+    return principal_from_claims(cognito_verifier(settings).verify(token))
+
+
+def _local_claims(settings: Settings, token: str) -> dict[str, Any]:
+    if settings.jwt_secret is None:
         raise errors.Unauthenticated("no token verifier is configured for this stage")
     try:
-        claims = jwt.decode(
+        return jwt.decode(
             token,
             settings.jwt_secret.get_secret_value(),
             algorithms=["HS256"],
@@ -71,4 +80,21 @@ def authenticate(settings: Settings, authorization: str | None) -> Principal:
         )
     except jwt.PyJWTError as failure:
         raise errors.Unauthenticated(f"invalid token: {failure}") from None
-    return principal_from_claims(claims)
+
+
+def cognito_verifier(settings: Settings) -> CognitoVerifier:
+    """The verifier of the stage's user pool; one per process, so its keys are fetched once, not per request."""
+    pool_id = settings.cognito_user_pool_id
+    if pool_id is None or not settings.cognito_client_ids:
+        raise errors.Unauthenticated("no token verifier is configured for this stage")
+    region = settings.cognito_region or pool_id.split("_", 1)[0]
+    return _verifier(
+        region, pool_id, settings.cognito_client_ids, settings.jwks_cache_seconds, settings.jwks_refetch_seconds
+    )
+
+
+@lru_cache(maxsize=4)
+def _verifier(
+    region: str, pool_id: str, client_ids: tuple[str, ...], cache_seconds: float, refetch_seconds: float
+) -> CognitoVerifier:
+    return CognitoVerifier(region, pool_id, client_ids, cache_seconds=cache_seconds, refetch_seconds=refetch_seconds)

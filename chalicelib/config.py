@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A browser origin: scheme and host (and port), no path, no trailing slash; browsers send hosts in lower case.
+ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
 
 
 class Settings(BaseSettings):
@@ -22,6 +26,18 @@ class Settings(BaseSettings):
     # Local stage only: HS256 secret of /dev/token. Elsewhere tokens come from Cognito.
     jwt_secret: SecretStr | None = None
     jwt_issuer: str = "pfdo-local"
+    # dev/prod: tokens come from this Cognito user pool and are verified against its JWKS (fetched on first use).
+    # The region defaults to the pool id's prefix ("eu-central-1_AbC123" is in eu-central-1).
+    cognito_region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
+    cognito_user_pool_id: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]_[0-9A-Za-z]+$")
+    # The app clients (the web clients) whose tokens are accepted; in the environment a JSON list.
+    cognito_client_ids: tuple[str, ...] = ()
+    # How long the pool's keys are kept, and how often a token naming an unknown key may make us fetch them again.
+    jwks_cache_seconds: float = Field(default=3600.0, ge=0)
+    jwks_refetch_seconds: float = Field(default=30.0, ge=0)
+    # Browser origins of the web clients allowed to call the Function URLs (CORS), matched exactly; "*" allows any.
+    # In the environment a JSON list, e.g. PFDO_CORS_ORIGINS='["https://navigator.example.ru"]'.
+    cors_origins: tuple[str, ...] = ()
     # Signs pagination cursors so a client cannot forge one.
     cursor_secret: SecretStr = SecretStr("local-cursor-secret")
     # Parallel scan segments of the top-up job.
@@ -48,6 +64,14 @@ class Settings(BaseSettings):
     topup_function_arn: str | None = None
     scheduler_role_arn: str | None = None
     schedule_group: str = "default"
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _bare_origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in origins:
+            if origin != "*" and not ORIGIN.match(origin):
+                raise ValueError(f"{origin!r} is not an origin like https://navigator.example.ru (no path, no slash)")
+        return origins
 
     @property
     def is_local(self) -> bool:
