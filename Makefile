@@ -56,3 +56,8 @@ lock:
 
 clean:
 	rm -rf $(VENV) node_modules .java-checked .pytest_cache .mypy_cache .ruff_cache dist
+
+# The deployable artefacts of STAGE (default prod) in dist/STAGE: sam.json and deployment.zip (infra/README.md).
+.PHONY: package
+package: setup
+	STAGE=$${STAGE:-prod} $(PY) -m devtools.package

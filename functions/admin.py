@@ -16,10 +16,12 @@ from chalicelib import telemetry
 from chalicelib.domain import errors
 from chalicelib.domain.actors import WHOLE_REGION, Principal, Role
 from chalicelib.domain.period import AgeNominal, Period
-from chalicelib.services import certificates, periods
+from chalicelib.domain.provider import Decision, ProviderStatus
+from chalicelib.services import certificates, periods, providers
 from chalicelib.services.context import Context
 from chalicelib.services.rollover import run_topup
 from chalicelib.storage import certificates as certificate_store
+from chalicelib.storage import providers as provider_store
 from functions import runtime
 from functions.schemas import OpenPeriodIn, PeriodOut
 
@@ -72,6 +74,21 @@ class UnfreezeCommand(_Command):
     certificate_id: CertificateId
 
 
+ProviderId = Annotated[str, Field(pattern=r"^\d{10}(\d{2})?$")]
+
+
+class SuspendProviderCommand(_Command):
+    action: Literal["suspend_provider"]
+    provider_id: ProviderId
+    reason: Reason
+
+
+class ReinstateProviderCommand(_Command):
+    action: Literal["reinstate_provider"]
+    provider_id: ProviderId
+    reason: Reason | None = None
+
+
 Command = Annotated[
     OpenPeriodCommand
     | RunTopupCommand
@@ -79,7 +96,9 @@ Command = Annotated[
     | ReconcileCommand
     | ReconcileAllCommand
     | FreezeCommand
-    | UnfreezeCommand,
+    | UnfreezeCommand
+    | SuspendProviderCommand
+    | ReinstateProviderCommand,
     Field(discriminator="action"),
 ]
 COMMAND: TypeAdapter[Command] = TypeAdapter(Command)
@@ -120,7 +139,7 @@ def _run_topup(ctx: Context, command: RunTopupCommand, budget: float) -> dict[st
 def _reconcile(certificate_id: str) -> dict[str, Any]:
     found = certificates.reconcile(certificate_id)
     if not found.consistent:
-        telemetry.count("LedgerDrift", certificate=certificate_id)
+        telemetry.count("LedgerDrift")
     return {
         "certificate_id": certificate_id,
         "period_id": found.period_id,
@@ -141,6 +160,20 @@ def _reconcile_all(deadline: float) -> dict[str, Any]:
             drifted.append(certificate_id)
     telemetry.count("LedgerDrift", len(drifted))
     return {"checked": checked, "drifted": drifted, "finished": finished}
+
+
+def _decide_on_provider(
+    ctx: Context, operator: Principal, command: SuspendProviderCommand | ReinstateProviderCommand
+) -> dict[str, Any]:
+    suspend = isinstance(command, SuspendProviderCommand)
+    decision = Decision.SUSPEND if suspend else Decision.REINSTATE
+    try:
+        moved = providers.decide_on(ctx, operator, command.provider_id, decision, command.reason)
+    except errors.InvalidTransition:
+        moved = provider_store.get(command.provider_id)  # already where the operator wants it: nothing to do
+        if moved.status is not (ProviderStatus.SUSPENDED if suspend else ProviderStatus.APPROVED):
+            raise
+    return {"provider_id": moved.provider_id, "status": moved.status.value}
 
 
 def handle(ctx: Context, event: dict[str, Any], budget: float) -> dict[str, Any]:
@@ -164,6 +197,8 @@ def handle(ctx: Context, event: dict[str, Any], budget: float) -> dict[str, Any]
         case UnfreezeCommand():
             lifted = certificates.unfreeze(ctx, operator, command.certificate_id)
             return {"certificate_id": lifted.certificate_id, "status": lifted.status.value}
+        case SuspendProviderCommand() | ReinstateProviderCommand():
+            return _decide_on_provider(ctx, operator, command)
     raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover - the union is exhaustive
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Blueprint, Rate
 from pydantic import BaseModel, Field
 
-from chalicelib import cursor
+from chalicelib import cursor, telemetry
 from chalicelib.domain import errors
 from chalicelib.services import contracts
 from chalicelib.services.context import Context
@@ -156,6 +157,8 @@ def charge(call: Call) -> Reply:
         return None if claim is None else claim.answered(201, ChargeOut(**receipt.__dict__).model_dump_json())
 
     receipt = contracts.charge(call.ctx, call.actor, call.params["contract_id"], body.month, body.amount, answer)
+    telemetry.count("Charges")
+    telemetry.count("ChargedKopecks", receipt.amount, unit=MetricUnit.NoUnit)
     return Reply(ChargeOut(**receipt.__dict__), 201)
 
 

@@ -12,7 +12,10 @@ from typing import Any
 
 from chalice import Blueprint, Rate
 
+from chalicelib import telemetry
+from chalicelib.services.periods import progress
 from chalicelib.services.rollover import run_due_topup, run_topup
+from chalicelib.storage import periods as period_store
 from functions import runtime
 
 bp = Blueprint(__name__)
@@ -29,10 +32,19 @@ def _budget(context: Any) -> float:
     return max(1.0, remaining() / 1000 - SAFETY_MARGIN_SECONDS)
 
 
+def _report(period_id: str) -> None:
+    """The metrics the dashboard and the "top-up not finished in time" alarm read."""
+    state = progress(period_store.period_state(period_id))
+    telemetry.count("TopupSegmentsPending", state.segments - state.segments_done)
+    telemetry.count("TopupCertificates", state.certificates_credited)
+
+
 @bp.schedule(Rate(15, unit=Rate.MINUTES), name="topup_sweep")
 def topup_sweep(event: Any) -> dict[str, Any]:
     ctx = runtime.context()
     period_id = run_due_topup(ctx, _budget(getattr(event, "context", None)))
+    if period_id is not None:
+        _report(period_id)
     return {"period_id": period_id}
 
 
@@ -41,4 +53,5 @@ def topup(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ctx = runtime.context()
     period_id = str(event["period_id"])
     complete = run_topup(ctx, period_id, _budget(context))
+    _report(period_id)
     return {"period_id": period_id, "complete": complete}

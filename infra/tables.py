@@ -17,8 +17,15 @@ def _logical_id(base: str) -> str:
     return "".join(part.capitalize() for part in base.split("_")) + "Table"
 
 
+def table_logical_id(base: str) -> str:
+    """The table's resource name in the template (``certificates`` -> ``CertificatesTable``)."""
+    return _logical_id(base)
+
+
 def _key_schema(schema: list[dict[str, str]]) -> list[dict[str, str]]:
-    return [{"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in schema]
+    # CloudFormation wants the HASH key first; PynamoDB lists the keys in attribute order (ratings: RANGE first).
+    keys = sorted(schema, key=lambda k: k["KeyType"] != "HASH")
+    return [{"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in keys]
 
 
 def _index(index: dict[str, Any]) -> dict[str, Any]:

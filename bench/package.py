@@ -1,0 +1,209 @@
+"""The deployment package: the zip's size (and its largest parts), and the cold import time of the app.
+
+    .venv/bin/python -m bench.package              # builds the prod package afresh (offline once dependencies are
+                                                   # cached in .chalice/deployments), then measures
+    .venv/bin/python -m bench.package --runs 25
+
+The cold import is timed inside fresh interpreters run on the unzipped package alone (``python -B -I -S``: no
+site-packages, the folder first on ``sys.path`` as the Lambda runtime puts the zip, and no bytecode written, as
+/var/task is read-only), with the stage's environment:
+
+- **app**: ``import app`` — everything a cold Lambda loads before its first event;
+- **app, source only**: the same from the zip without its bytecode (as Chalice packages it): every module compiled
+  at each cold start — what ``devtools.package.precompile`` saves;
+- **deps (as used)**: exactly the third-party modules that ``import app`` loads (read from a first probe), imported
+  in the order the app loaded them: what the dependencies cost *as the app uses them*;
+- **deps (listed)**: ``boto3, botocore, pynamodb.models, pydantic, pydantic_settings, jwt, chalice.app,
+  aws_lambda_powertools`` — the runtime dependencies by name.
+
+Runs alternate (app, deps, deps listed, app source only, app, ...) so a disturbance of the machine hits all alike;
+the figures are medians. The ratio app / deps (as used) is the app's own import cost on top of its dependencies
+(target <= 1.3x).
+Nothing is asserted: this prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from devtools.package import build, stage_environment
+
+STAGE = "prod"
+PYTHON = sys.base_prefix + "/bin/python3"
+OWN = ("app", "chalicelib", "functions")
+LISTED = (
+    "boto3",
+    "botocore",
+    "pynamodb.models",
+    "pydantic",
+    "pydantic_settings",
+    "jwt",
+    "chalice.app",
+    "aws_lambda_powertools",
+)
+
+# Prints the modules `import app` loaded from the package folder, in load order.
+MODULES_PROBE = """
+import json, sys
+folder = sys.argv[1]
+sys.path.insert(0, folder)
+before = set(sys.modules)
+import app
+loaded = [name for name in sys.modules if name not in before]
+print(json.dumps([n for n in loaded if (getattr(sys.modules[n], "__file__", None) or "").startswith(folder)]))
+"""
+
+# Times one import statement in this fresh interpreter.
+TIMED_IMPORT = """
+import importlib, json, sys, time
+sys.path.insert(0, sys.argv[1])
+names = json.loads(sys.argv[2])
+start = time.perf_counter()
+for name in names:
+    importlib.import_module(name)
+print(time.perf_counter() - start)
+"""
+
+
+def _python(code: str, *args: str, folder: Path) -> str:
+    result = subprocess.run(
+        [PYTHON, "-B", "-I", "-S", "-c", code, str(folder), *args],
+        cwd="/",
+        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "eu-central-1", **stage_environment(STAGE)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+def zip_parts(code: Path, top: int = 10) -> dict[str, Any]:
+    """Compressed and uncompressed bytes by top-level entry (a package with its .dist-info counted together)."""
+    compressed: Counter[str] = Counter()
+    uncompressed: Counter[str] = Counter()
+    with zipfile.ZipFile(code) as archive:
+        for info in archive.infolist():
+            part = info.filename.split("/", 1)[0]
+            if part.endswith(".dist-info"):
+                part = part.split("-", 1)[0].lower().replace("pyjwt", "jwt").replace("python_", "")
+            compressed[part] += info.compress_size
+            uncompressed[part] += info.file_size
+    return {
+        "zip_bytes": code.stat().st_size,
+        "unzipped_bytes": sum(uncompressed.values()),
+        "largest": [
+            {"part": part, "zipped_bytes": size, "unzipped_bytes": uncompressed[part]}
+            for part, size in compressed.most_common(top)
+        ],
+    }
+
+
+def third_party_loaded(folder: Path) -> list[str]:
+    modules: list[str] = json.loads(_python(MODULES_PROBE, folder=folder))
+    return [name for name in modules if name.split(".", 1)[0] not in OWN]
+
+
+def import_times(folder: Path, source_only: Path, runs: int) -> dict[str, Any]:
+    as_used = third_party_loaded(folder)
+    kinds = {
+        "app": (["app"], folder),
+        "deps_as_used": (as_used, folder),
+        "deps_listed": (list(LISTED), folder),
+        "app_source_only": (["app"], source_only),
+    }
+    samples: dict[str, list[float]] = {kind: [] for kind in kinds}
+    for _ in range(runs):
+        for kind, (names, where) in kinds.items():
+            samples[kind].append(float(_python(TIMED_IMPORT, json.dumps(names), folder=where)))
+    medians = {kind: statistics.median(values) for kind, values in samples.items()}
+    return {
+        "runs": runs,
+        "median_seconds": medians,
+        "min_seconds": {kind: min(values) for kind, values in samples.items()},
+        "ratio_app_to_deps_as_used": medians["app"] / medians["deps_as_used"],
+        "ratio_app_to_deps_listed": medians["app"] / medians["deps_listed"],
+        "third_party_modules_loaded": len(as_used),
+        "third_party_packages_loaded": sorted({name.split(".", 1)[0] for name in as_used}),
+    }
+
+
+def run(runs: int = 15) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="pfdo-bench-package-") as work:
+        artefacts = build(STAGE, Path(work) / "dist", run_lint=False)
+        folder, source_only = Path(work) / "unzipped", Path(work) / "source-only"
+        with zipfile.ZipFile(artefacts.code) as archive:
+            archive.extractall(folder)
+            archive.extractall(source_only, [n for n in archive.namelist() if "__pycache__/" not in n])
+        return {
+            "stage": STAGE,
+            "size": zip_parts(artefacts.code),
+            "cold_import": import_times(folder, source_only, runs),
+        }
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1024 / 1024:.2f} MiB"
+
+
+def render(result: dict[str, Any]) -> str:
+    size, cold = result["size"], result["cold_import"]
+    lines = [
+        f"## Deployment package ({result['stage']})",
+        "",
+        f"deployment.zip: **{_mib(size['zip_bytes'])}** zipped, {_mib(size['unzipped_bytes'])} unzipped "
+        "(Lambda limits: 50 MiB zipped for direct upload, 250 MiB unzipped)",
+        "",
+        "| part | zipped | unzipped |",
+        "|---|---:|---:|",
+        *(f"| {p['part']} | {_mib(p['zipped_bytes'])} | {_mib(p['unzipped_bytes'])} |" for p in size["largest"]),
+        "",
+        f"## Cold import (median of {cold['runs']} fresh interpreters each, alternating)",
+        "",
+        "| import | median | min |",
+        "|---|---:|---:|",
+    ]
+    labels = {
+        "app": "`import app`",
+        "deps_as_used": f"third-party modules the app loads ({cold['third_party_modules_loaded']})",
+        "deps_listed": "listed runtime dependencies",
+        "app_source_only": "`import app`, zip without bytecode (as Chalice packages it)",
+    }
+    for kind, label in labels.items():
+        lines.append(
+            f"| {label} | {cold['median_seconds'][kind] * 1000:.0f} ms | {cold['min_seconds'][kind] * 1000:.0f} ms |"
+        )
+    lines += [
+        "",
+        f"ratio app / deps as used: **{cold['ratio_app_to_deps_as_used']:.2f}x** (target <= 1.3x); "
+        f"app / listed deps: {cold['ratio_app_to_deps_listed']:.2f}x",
+        f"third-party packages loaded by `import app`: {', '.join(cold['third_party_packages_loaded'])}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.package", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=15, help="fresh interpreters per kind (default 15)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
+    result = run(args.runs)
+    print(render(result))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

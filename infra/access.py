@@ -1,0 +1,191 @@
+"""What each deployed function touches: its tables (actions, and the indexes it queries) and other AWS resources.
+
+The one place the IAM policies are rendered from (infra/template.py). Each building block below names the storage
+code that needs it; tests/infra/test_access_in_use.py runs the functions against DynamoDB Local, records every
+request they send, and checks that each one is allowed here — so a new call in the code fails a test rather than
+an invocation in AWS.
+
+IAM has no action for a transaction as a whole: ``TransactWriteItems`` is authorised item by item (``PutItem``,
+``UpdateItem``, ``DeleteItem``, ``ConditionCheckItem``) and ``TransactGetItems`` as ``GetItem``. A ``Query`` on an
+index needs the index's ARN; a ``Query`` on the table itself needs only the table's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from chalicelib.storage.models import TABLES
+
+GET, PUT, UPDATE, DELETE = "GetItem", "PutItem", "UpdateItem", "DeleteItem"
+CHECK, QUERY, SCAN = "ConditionCheckItem", "Query", "Scan"
+ACTIONS = frozenset({GET, PUT, UPDATE, DELETE, CHECK, QUERY, SCAN})
+
+
+@dataclass(frozen=True)
+class TableAccess:
+    """Actions on one table, and the indexes queried (``Query`` on ``table/index/NAME``)."""
+
+    actions: frozenset[str] = frozenset()
+    indexes: frozenset[str] = frozenset()
+
+    def __or__(self, other: TableAccess) -> TableAccess:
+        return TableAccess(self.actions | other.actions, self.indexes | other.indexes)
+
+
+Access = Mapping[str, TableAccess]
+
+
+def on(*actions: str, indexes: tuple[str, ...] = ()) -> TableAccess:
+    unknown = set(actions) - ACTIONS
+    if unknown:
+        raise ValueError(f"unknown DynamoDB actions {sorted(unknown)}")
+    return TableAccess(frozenset(actions), frozenset(indexes))
+
+
+def combine(*blocks: Access) -> dict[str, TableAccess]:
+    merged: dict[str, TableAccess] = {}
+    for block in blocks:
+        for table, access in block.items():
+            merged[table] = merged.get(table, TableAccess()) | access
+    return merged
+
+
+# --- building blocks, each named after the code that needs it --------------------------------------------------------
+
+# services.context.PeriodCalendar -> storage.periods.region_periods: the region's periods, one Query on by_region.
+CALENDAR: Access = {"periods": on(QUERY, indexes=("by_region",))}
+
+# storage.periods: get_period, segment_state (GetItem), period_state (Query over the period's partition).
+PERIOD_STATE: Access = {"periods": on(GET, QUERY)}
+
+# services.rollover.rollover_certificate -> storage.money.commit_rollovers: read the certificate, then one
+# transaction: the certificate, its ledger entries, the contracts it ends at the period end, the quota slot and the
+# progress counter (both items of the periods table).
+ROLLOVER: Access = {
+    "certificates": on(GET, UPDATE),
+    "ledger": on(PUT),
+    "contracts": on(UPDATE),
+    "periods": on(UPDATE),
+}
+
+# services.rollover.run_topup / run_due_topup: the parallel Scan of certificates and the checkpoint of each segment.
+TOPUP_JOB: Access = combine(
+    CALENDAR,
+    PERIOD_STATE,
+    ROLLOVER,
+    {"certificates": on(SCAN), "periods": on(UPDATE)},
+)
+
+# storage.periods.open_period: the period, its quotas and its calendar months in one transaction.
+OPEN_PERIOD: Access = combine(CALENDAR, PERIOD_STATE, {"periods": on(PUT)})
+
+# storage.contracts.commit_end: the contract, the child's seat marker (deleted), the program's seat count, and the
+# release of the hold (certificate + ledger entry); services.contracts._end reads the contract again on a conflict.
+END_CONTRACT: Access = {
+    "contracts": on(GET, UPDATE),
+    "programs": on(DELETE, UPDATE),
+    "certificates": on(UPDATE),
+    "ledger": on(PUT),
+}
+
+# storage.certificates.freeze / unfreeze, after reading the certificate (services.certificates._operated).
+FREEZE: Access = {"certificates": on(GET, UPDATE)}
+
+# storage.providers.move (a decision, a suspension or a reinstatement), after reading the provider.
+PROVIDER_DECISION: Access = {"providers": on(GET, UPDATE)}
+
+# services.certificates.reconcile: the certificate and its whole ledger (a Query on the table's partition).
+RECONCILE: Access = {"certificates": on(GET), "ledger": on(QUERY)}
+
+# Every HTTP route (functions/*.py through functions/http.py), by table.
+HTTP: Access = combine(
+    CALENDAR,
+    PERIOD_STATE,
+    ROLLOVER,
+    OPEN_PERIOD,
+    END_CONTRACT,
+    FREEZE,
+    PROVIDER_DECISION,
+    # POST /periods/{id}/topup runs the job in the request (an operator's "run now"): the one Scan of this function.
+    TOPUP_JOB,
+    {
+        # storage.certificates: issue (PutItem), of_guardian (by_guardian); storage.money: funding, hold, charge,
+        # release and check_usable (ConditionCheckItem) in transactions; TransactGetItems at enrolment (GetItem).
+        "certificates": on(GET, PUT, UPDATE, CHECK, indexes=("by_guardian",)),
+        # storage.ledger.page: the cabinet's history on by_posted; entries are written in the money transactions.
+        "ledger": on(PUT, indexes=("by_posted",)),
+        # storage.idempotency: begin (PutItem, then GetItem of a held key), finish (UpdateItem), abandon (DeleteItem).
+        "idempotency": on(GET, PUT, UPDATE, DELETE),
+        # storage.providers: insert, get, queue_page (by_queue), move and record_document (UpdateItem), the
+        # approved-provider check of enrolments, charges and new programs (ConditionCheckItem); ratings' summary.
+        "providers": on(GET, PUT, UPDATE, CHECK, indexes=("by_queue",)),
+        # storage.programs: insert, get, edit/move, the seat marker and seat count of enrolments and ends, the
+        # catalog (three sparse indexes) and a provider's own programs (by_provider).
+        "programs": on(
+            GET,
+            PUT,
+            UPDATE,
+            DELETE,
+            indexes=("catalog_by_municipality", "catalog_by_direction", "catalog_of_region", "by_provider"),
+        ),
+        # storage.contracts: get, enrolment (PutItem), accept/charge/end (UpdateItem), a parent's and a provider's
+        # lists (by_guardian, by_provider); storage.ratings.contract reads the rated contract.
+        "contracts": on(GET, PUT, UPDATE, indexes=("by_guardian", "by_provider")),
+        # storage.ratings: rate (PutItem in a transaction), page (Query on the program's partition).
+        "ratings": on(PUT, QUERY),
+    },
+)
+
+# functions/admin.py: open a period, run or read a top-up, reconcile one or all certificates (a Scan), freeze or
+# unfreeze a certificate (unfreezing rolls it over), suspend or reinstate a provider.
+ADMIN: Access = combine(
+    OPEN_PERIOD,
+    TOPUP_JOB,
+    RECONCILE,
+    FREEZE,
+    ROLLOVER,
+    PROVIDER_DECISION,
+    {"certificates": on(SCAN)},  # storage.certificates.all_ids (reconcile_all)
+)
+
+# functions/contracts.py contract_expiry -> services.contracts.expire_requests: a Scan of the requests past their
+# answer date, then each one ended (storage.contracts.requests_due, commit_end).
+CONTRACT_EXPIRY: Access = combine({"contracts": on(SCAN)}, END_CONTRACT)
+
+
+@dataclass(frozen=True)
+class FunctionAccess:
+    """Everything one function may touch."""
+
+    tables: Access
+    # Provider documents (storage.documents): pre-signed POST and GET, HeadObject, GetObject to hash, DeleteObject.
+    documents: bool = False
+    # Creates the one-time EventBridge Scheduler schedule of a period's start, run by the top-up function.
+    period_schedules: bool = False
+
+
+# Keyed by the Chalice function name (``api_handler`` serves every route).
+FUNCTIONS: dict[str, FunctionAccess] = {
+    "api_handler": FunctionAccess(HTTP, documents=True, period_schedules=True),
+    "topup": FunctionAccess(TOPUP_JOB),
+    "topup_sweep": FunctionAccess(TOPUP_JOB),
+    "contract_expiry": FunctionAccess(CONTRACT_EXPIRY),
+    "admin": FunctionAccess(ADMIN, period_schedules=True),
+}
+
+
+def check() -> None:
+    """Every table and index named here exists in the models."""
+    from chalicelib.storage.tables import table_schemas
+
+    schemas = table_schemas()
+    for function, access in FUNCTIONS.items():
+        for table, grant in access.tables.items():
+            if table not in TABLES:
+                raise ValueError(f"{function}: unknown table {table}")
+            schema = schemas[table]
+            indexes = {i["index_name"] for i in schema["global_secondary_indexes"] + schema["local_secondary_indexes"]}
+            missing = grant.indexes - indexes
+            if missing:
+                raise ValueError(f"{function}: {table} has no index {sorted(missing)}")
