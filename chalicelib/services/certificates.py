@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from chalicelib.domain import errors
@@ -128,7 +128,16 @@ def fund(ctx: Context, actor: Principal, certificate_id: str) -> Certificate:
                 ctx.now(),
                 actor.sub,
             )
-            return store.get(certificate.certificate_id)
+            # The write succeeded under the version read: the new state is known without reading it again.
+            return replace(
+                certificate,
+                status=CertificateStatus.FUNDED,
+                period_id=period.period_id,
+                period_starts_on=period.starts_on,
+                balance=Balance(credited=amount, available=amount),
+                open_holds={},
+                version=certificate.version + 1,
+            )
         except errors.ConcurrentUpdate:
             backoff(attempt)
             certificate = store.get(certificate.certificate_id)

@@ -256,3 +256,15 @@ def test_the_ledger_pages_newest_first(ctx: Context, clock: SettableClock) -> No
     assert first.next_key is not None
     rest = certificates.ledger(ctx, PARENT, certificate_id, 2, first.next_key)
     assert [e.entry_key for e in rest.entries] == [credit_key("2027")]
+
+
+def test_funding_is_one_read_and_one_transaction(ctx: Context, clock: SettableClock) -> None:
+    open_year(ctx, 2027)
+    at(clock, date(2027, 3, 1))
+    certificate_id = child(ctx).certificate_id
+    ctx.calendar.ttl = 3600
+    ctx.calendar.periods()
+    with counting() as trips:
+        funded = certificates.fund(ctx, PARENT, certificate_id)
+    assert dict(trips.calls) == {"GetItem": 1, "TransactWriteItems": 1}
+    assert funded == certificates.view(ctx, PARENT, certificate_id)
