@@ -131,10 +131,9 @@ class Filters:
         return condition
 
 
-def of_guardian(guardian_sub: str, limit: int, after: dict[str, Any] | None, filters: Filters) -> Page:
-    """A parent's contracts, newest first: one Query on by_guardian."""
-    result = ContractRecord.by_guardian.query(
-        guardian_sub,
+def _newest_first(index: Any, key: str, limit: int, after: dict[str, Any] | None, filters: Filters) -> Page:
+    result = index.query(
+        key,
         scan_index_forward=False,
         limit=limit,
         page_size=limit,
@@ -142,19 +141,16 @@ def of_guardian(guardian_sub: str, limit: int, after: dict[str, Any] | None, fil
         filter_condition=filters.condition(),
     )
     return _page(result)
+
+
+def of_guardian(guardian_sub: str, limit: int, after: dict[str, Any] | None, filters: Filters) -> Page:
+    """A parent's contracts, newest first: one Query on by_guardian."""
+    return _newest_first(ContractRecord.by_guardian, guardian_sub, limit, after, filters)
 
 
 def of_provider(provider_id: str, limit: int, after: dict[str, Any] | None, filters: Filters) -> Page:
     """A provider's contracts, newest first: one Query on by_provider."""
-    result = ContractRecord.by_provider.query(
-        provider_id,
-        scan_index_forward=False,
-        limit=limit,
-        page_size=limit,
-        last_evaluated_key=after,
-        filter_condition=filters.condition(),
-    )
-    return _page(result)
+    return _newest_first(ContractRecord.by_provider, provider_id, limit, after, filters)
 
 
 def requests_due(stamp: str) -> Iterator[Contract]:
