@@ -28,3 +28,22 @@ def table_contents() -> dict[str, list[dict[str, Any]]]:
 
 def without_idempotency(contents: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     return {table: items for table, items in contents.items() if table != "idempotency"}
+
+
+def empty_tables(prefix: str) -> None:
+    """Deletes every item of every table under ``prefix`` (a test's clean slate)."""
+    client = boto3.client("dynamodb")
+    for base in TABLES:
+        name = f"{prefix}{base}"
+        keys = [key["AttributeName"] for key in client.describe_table(TableName=name)["Table"]["KeySchema"]]
+        projection = ", ".join(f"#k{i}" for i in range(len(keys)))
+        names = {f"#k{i}": key for i, key in enumerate(keys)}
+        pages = client.get_paginator("scan").paginate(
+            TableName=name, ProjectionExpression=projection, ExpressionAttributeNames=names, ConsistentRead=True
+        )
+        found = [item for page in pages for item in page["Items"]]
+        for start in range(0, len(found), 25):
+            requests = [{"DeleteRequest": {"Key": item}} for item in found[start : start + 25]]
+            while requests:
+                unprocessed = client.batch_write_item(RequestItems={name: requests}).get("UnprocessedItems", {})
+                requests = unprocessed.get(name, [])
