@@ -16,13 +16,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
 
-from chalicelib.domain.certificate import Balance, CertificateStatus
+from chalicelib.domain.certificate import Balance
 from chalicelib.domain.contract import OPEN, ContractStatus
 from chalicelib.domain.ledger import EntryKind, LedgerEntry, replay
 from chalicelib.services.certificates import reconcile
-from chalicelib.storage.certificates import Certificate
+from chalicelib.storage.certificates import Certificate, _from_record
 from chalicelib.storage.models import CertificateRecord, ContractRecord, LedgerRecord, QuotaRecord
 
 
@@ -115,7 +114,7 @@ def audit_all(expected: int | None = None) -> dict[str, CertificateAudit]:
     Certificates, ledger and contracts are read with one consistent Scan each (the scenario is over, nothing moves),
     then each certificate is checked, including by the service's ``reconcile`` (which reads it and its ledger again).
     """
-    certificates = [_certificate(record) for record in CertificateRecord.scan(consistent_read=True)]
+    certificates = [_from_record(record) for record in CertificateRecord.scan(consistent_read=True)]
     if expected is not None:
         assert len(certificates) == expected, f"{len(certificates)} certificates in the table, expected {expected}"
     entries: dict[str, list[LedgerEntry]] = defaultdict(list)
@@ -130,30 +129,6 @@ def audit_all(expected: int | None = None) -> dict[str, CertificateAudit]:
         problems += _check_contract(contract, audits.get(contract.certificate_id))
     assert not problems, f"{len(problems)} reconciliation problems:\n" + "\n".join(problems[:20])
     return audits
-
-
-def _certificate(record: CertificateRecord) -> Certificate:
-    return Certificate(
-        certificate_id=record.certificate_id,
-        status=CertificateStatus(record.status),
-        guardian_sub=record.guardian_sub,
-        municipality=record.municipality,
-        full_name=record.full_name,
-        birth_date=date.fromisoformat(record.birth_date),
-        valid_until=date.fromisoformat(record.valid_until),
-        issued_at=record.issued_at,
-        period_id=record.period_id,
-        period_starts_on=date.fromisoformat(record.period_starts_on) if record.period_starts_on else None,
-        balance=Balance(
-            credited=int(record.credited),
-            available=int(record.available),
-            held=int(record.held),
-            spent=int(record.spent),
-            expired=int(record.expired),
-        ),
-        open_holds={contract: int(amount) for contract, amount in record.open_holds.as_dict().items()},
-        version=int(record.version),
-    )
 
 
 def _entry(record: LedgerRecord) -> LedgerEntry:
