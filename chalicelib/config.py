@@ -1,7 +1,5 @@
 """Configuration: validated data read from the environment when first asked for, never at import time."""
 
-from __future__ import annotations
-
 import re
 from functools import lru_cache
 from typing import Literal

@@ -3,8 +3,7 @@
 Every action is idempotent (running it twice leaves the same state) and logged with the operator's name.
 """
 
-from __future__ import annotations
-
+import functools
 import json
 import time
 from typing import Annotated, Any, Literal
@@ -35,7 +34,7 @@ SAFETY_MARGIN_SECONDS = 30.0
 
 
 class _Command(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     operator: Operator = "console"
 
 
@@ -101,7 +100,12 @@ Command = Annotated[
     | ReinstateProviderCommand,
     Field(discriminator="action"),
 ]
-COMMAND: TypeAdapter[Command] = TypeAdapter(Command)
+
+
+@functools.cache
+def _commands() -> TypeAdapter[Command]:
+    """Built on the first console event, not at the cold start of every function that shares this package."""
+    return TypeAdapter(Command)
 
 
 def _operator(command: _Command) -> Principal:
@@ -178,7 +182,7 @@ def _decide_on_provider(
 
 def handle(ctx: Context, event: dict[str, Any], budget: float) -> dict[str, Any]:
     # The event is JSON: validate it as JSON, so strict models read dates from strings as they do over HTTP.
-    command = COMMAND.validate_json(json.dumps(event))
+    command = _commands().validate_json(json.dumps(event))
     operator = _operator(command)
     match command:
         case OpenPeriodCommand():

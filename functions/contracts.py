@@ -1,12 +1,10 @@
 """Contracts: enrol, accept, decline, charge a month, cancel; the parent's and the provider's cabinets."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Blueprint, Rate
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib import cursor, telemetry
 from chalicelib.domain import errors
@@ -15,7 +13,7 @@ from chalicelib.services.context import Context
 from chalicelib.storage.contracts import Contract, Filters
 from functions import runtime
 from functions.http import Call, Reply, endpoint
-from functions.schemas import Strict
+from functions.schemas import Out, Strict
 
 bp = Blueprint(__name__)
 
@@ -37,7 +35,7 @@ class ReasonIn(Strict):
     reason: Reason | None = None
 
 
-class ContractOut(BaseModel):
+class ContractOut(Out):
     id: str
     certificate_id: str
     provider_id: str
@@ -60,7 +58,7 @@ class ContractOut(BaseModel):
     end_reason: str | None
 
     @classmethod
-    def of(cls, ctx: Context, contract: Contract) -> ContractOut:
+    def of(cls, ctx: Context, contract: Contract) -> "ContractOut":
         return cls(
             id=contract.contract_id,
             certificate_id=contract.certificate_id,
@@ -85,12 +83,12 @@ class ContractOut(BaseModel):
         )
 
 
-class ContractsOut(BaseModel):
+class ContractsOut(Out):
     contracts: list[ContractOut]
     cursor: str | None
 
 
-class ChargeOut(BaseModel):
+class ChargeOut(Out):
     contract_id: str
     month: str
     amount: int

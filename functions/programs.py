@@ -12,13 +12,11 @@ POST  /programs/{program_id}/ratings          parent with an accepted contract: 
 GET   /programs/{program_id}/ratings          anyone: scores, comments, dates; never who rated
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Literal
 
 from chalice import Blueprint
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib import cursor
 from chalicelib.auth import authenticate
@@ -45,7 +43,7 @@ from chalicelib.services import catalog, programs, ratings
 from chalicelib.storage.programs import CatalogItem, Program
 from chalicelib.storage.ratings import Rating
 from functions.http import Call, Reply, endpoint
-from functions.schemas import Strict
+from functions.schemas import Out, Strict
 
 bp = Blueprint(__name__)
 
@@ -94,16 +92,16 @@ class RatingIn(Strict):
     comment: Annotated[str, Field(max_length=COMMENT_MAX)] | None = None
 
 
-class RatingOut(BaseModel):
+class RatingOut(Out):
     average: float | None
     count: int
 
     @classmethod
-    def of(cls, summary: RatingSummary) -> RatingOut:
+    def of(cls, summary: RatingSummary) -> "RatingOut":
         return cls(average=summary.average, count=summary.count)
 
 
-class ProgramOut(BaseModel):
+class ProgramOut(Out):
     program_id: str
     provider_id: str
     provider_name: str
@@ -127,7 +125,7 @@ class ProgramOut(BaseModel):
     updated_at: str
 
     @classmethod
-    def of(cls, p: Program) -> ProgramOut:
+    def of(cls, p: Program) -> "ProgramOut":
         return cls(
             program_id=p.program_id,
             provider_id=p.provider_id,
@@ -153,7 +151,7 @@ class ProgramOut(BaseModel):
         )
 
 
-class CatalogItemOut(BaseModel):
+class CatalogItemOut(Out):
     program_id: str
     title: str
     direction: str
@@ -171,7 +169,7 @@ class CatalogItemOut(BaseModel):
     rating: RatingOut
 
     @classmethod
-    def of(cls, item: CatalogItem) -> CatalogItemOut:
+    def of(cls, item: CatalogItem) -> "CatalogItemOut":
         return cls(
             program_id=item.program_id,
             title=item.title,
@@ -191,7 +189,7 @@ class CatalogItemOut(BaseModel):
         )
 
 
-class CatalogOut(BaseModel):
+class CatalogOut(Out):
     """A page may hold fewer than ``limit`` items (even none) while ``cursor`` is not null: the catalog answers each
     request with a bounded amount of work. Keep following ``cursor`` until it is null."""
 
@@ -199,31 +197,31 @@ class CatalogOut(BaseModel):
     cursor: str | None
 
 
-class ProviderProgramsOut(BaseModel):
+class ProviderProgramsOut(Out):
     provider_id: str
     rating: RatingOut
     programs: list[ProgramOut]
     cursor: str | None
 
 
-class RatingItemOut(BaseModel):
+class RatingItemOut(Out):
     score: int
     comment: str | None
     rated_on: str
 
     @classmethod
-    def of(cls, rating: Rating) -> RatingItemOut:
+    def of(cls, rating: Rating) -> "RatingItemOut":
         return cls(score=rating.score, comment=rating.comment, rated_on=rating.rated_at[:10])
 
 
-class RatingsOut(BaseModel):
+class RatingsOut(Out):
     program_id: str
     rating: RatingOut
     ratings: list[RatingItemOut]
     cursor: str | None
 
 
-class RatedOut(BaseModel):
+class RatedOut(Out):
     program_id: str
     score: int
     comment: str | None

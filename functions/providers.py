@@ -1,19 +1,17 @@
 """The provider registry: apply, read, the operators' queue, decisions, and documents (pre-signed upload, confirm,
 download link)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from chalice import Blueprint
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib.domain import errors
 from chalicelib.domain.provider import Application, Contacts, Decision, DocumentKind, ProviderKind, ProviderStatus
 from chalicelib.services import providers
 from chalicelib.storage.providers import Document, Provider
 from functions.http import Call, Reply, endpoint
-from functions.schemas import Strict
+from functions.schemas import Out, Strict
 
 bp = Blueprint(__name__)
 
@@ -51,7 +49,7 @@ class UploadIn(Strict):
     size: Annotated[int, Field(ge=1)]
 
 
-class DocumentOut(BaseModel):
+class DocumentOut(Out):
     document_id: str
     kind: str
     sha256: str
@@ -60,7 +58,7 @@ class DocumentOut(BaseModel):
     uploaded_at: str
 
     @classmethod
-    def of(cls, document: Document) -> DocumentOut:
+    def of(cls, document: Document) -> "DocumentOut":
         return cls(
             document_id=document.document_id,
             kind=document.kind.value,
@@ -71,18 +69,18 @@ class DocumentOut(BaseModel):
         )
 
 
-class ContactsOut(BaseModel):
+class ContactsOut(Out):
     phone: str
     email: str
     address: str | None
 
 
-class RatingOut(BaseModel):
+class RatingOut(Out):
     average: float | None
     count: int
 
 
-class ProviderOut(BaseModel):
+class ProviderOut(Out):
     provider_id: str
     name: str
     kind: str
@@ -100,7 +98,7 @@ class ProviderOut(BaseModel):
     rating: RatingOut
 
     @classmethod
-    def of(cls, provider: Provider) -> ProviderOut:
+    def of(cls, provider: Provider) -> "ProviderOut":
         count = provider.rating_count
         return cls(
             provider_id=provider.provider_id,
@@ -124,14 +122,14 @@ class ProviderOut(BaseModel):
         )
 
 
-class QueueOut(BaseModel):
+class QueueOut(Out):
     municipality: str
     status: str
     providers: list[ProviderOut]
     cursor: str | None
 
 
-class UploadOut(BaseModel):
+class UploadOut(Out):
     document_id: str
     upload: dict[str, object]
     expires_in: int

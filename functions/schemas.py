@@ -1,7 +1,5 @@
 """Request and response bodies at the HTTP edge (pydantic; strict JSON: money is an integer of kopecks)."""
 
-from __future__ import annotations
-
 from datetime import date
 from typing import Annotated
 
@@ -17,7 +15,16 @@ Kopecks = Annotated[int, Field(ge=0, le=MAX_AMOUNT_KOPECKS)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
+    """A request body: strict JSON, unknown fields refused."""
+
+    # Validators are built on first use, not at import: a cold start pays only for the models its route uses.
+    model_config = ConfigDict(strict=True, extra="forbid", defer_build=True)
+
+
+class Out(BaseModel):
+    """A response body."""
+
+    model_config = ConfigDict(defer_build=True)
 
 
 class AgeNominalIn(Strict):
@@ -41,7 +48,7 @@ class ChildIn(Strict):
     municipality: Annotated[str, Field(min_length=2, max_length=48)]
 
 
-class BalanceOut(BaseModel):
+class BalanceOut(Out):
     credited: int
     available: int
     held: int
@@ -49,7 +56,7 @@ class BalanceOut(BaseModel):
     expired: int
 
 
-class CertificateOut(BaseModel):
+class CertificateOut(Out):
     id: str
     status: str
     municipality: str
@@ -58,7 +65,7 @@ class CertificateOut(BaseModel):
     balance: BalanceOut
 
     @classmethod
-    def of(cls, certificate: Certificate) -> CertificateOut:
+    def of(cls, certificate: Certificate) -> "CertificateOut":
         b = certificate.balance
         return cls(
             id=certificate.certificate_id,
@@ -72,14 +79,14 @@ class CertificateOut(BaseModel):
         )
 
 
-class ChildOut(BaseModel):
+class ChildOut(Out):
     full_name: str
     birth_date: date
     municipality: str
     certificate: CertificateOut
 
     @classmethod
-    def of(cls, certificate: Certificate) -> ChildOut:
+    def of(cls, certificate: Certificate) -> "ChildOut":
         return cls(
             full_name=certificate.full_name,
             birth_date=certificate.birth_date,
@@ -88,11 +95,11 @@ class ChildOut(BaseModel):
         )
 
 
-class ChildrenOut(BaseModel):
+class ChildrenOut(Out):
     children: list[ChildOut]
 
 
-class LedgerEntryOut(BaseModel):
+class LedgerEntryOut(Out):
     key: str
     kind: str
     period_id: str
@@ -103,7 +110,7 @@ class LedgerEntryOut(BaseModel):
     reason: str | None
 
     @classmethod
-    def of(cls, entry: LedgerEntry) -> LedgerEntryOut:
+    def of(cls, entry: LedgerEntry) -> "LedgerEntryOut":
         return cls(
             key=entry.entry_key,
             kind=entry.kind.value,
@@ -116,19 +123,19 @@ class LedgerEntryOut(BaseModel):
         )
 
 
-class LedgerOut(BaseModel):
+class LedgerOut(Out):
     entries: list[LedgerEntryOut]
     cursor: str | None
 
 
-class QuotaOut(BaseModel):
+class QuotaOut(Out):
     municipality: str
     quota: int
     funded: int
     remaining: int
 
 
-class TopupOut(BaseModel):
+class TopupOut(Out):
     status: str
     segments: int
     segments_done: int
@@ -141,11 +148,11 @@ class TopupOut(BaseModel):
     released_kopecks: int
 
     @classmethod
-    def of(cls, topup: TopupProgress) -> TopupOut:
+    def of(cls, topup: TopupProgress) -> "TopupOut":
         return cls(**topup.__dict__)
 
 
-class PeriodOut(BaseModel):
+class PeriodOut(Out):
     period_id: str
     starts_on: date
     ends_on: date
@@ -157,7 +164,7 @@ class PeriodOut(BaseModel):
     topup: TopupOut
 
     @classmethod
-    def of(cls, state: PeriodState) -> PeriodOut:
+    def of(cls, state: PeriodState) -> "PeriodOut":
         p = state.period
         return cls(
             period_id=p.period_id,
