@@ -1,24 +1,21 @@
-"""The Chalice app: registers the blueprints of functions/, and the handler of the Function URLs in front of it."""
+"""The Chalice app: the HTTP routes (functions/routes.py), the scheduled and console functions (functions/jobs.py),
+and the handler of the Function URLs in front of the routes.
+
+Nothing behind a route or a job is imported here: each loads with the first request or event that needs it.
+"""
 
 from __future__ import annotations
 
 from chalice import Chalice
 
 from chalicelib.config import get_settings
-from functions import admin, certificates, contracts, dev, periods, programs, providers, topup
+from functions import jobs, routes
 from functions.url_adapter import make_handler
 
 app = Chalice(app_name="pfdo-functions")
-app.register_blueprint(periods.bp)
-app.register_blueprint(certificates.bp)
-app.register_blueprint(topup.bp)
-app.register_blueprint(providers.bp)
-app.register_blueprint(programs.bp)
-app.register_blueprint(contracts.bp)
-app.register_blueprint(admin.bp)
 # Routes are fixed when the app is built, so the stage is read here: /dev/* exists only in the local stage.
-if get_settings().is_local:
-    app.register_blueprint(dev.bp)
+routes.register(app, local=get_settings().is_local)
+app.register_blueprint(jobs.bp)
 
 # The handler behind the Function URLs (payload 2.0 → the v1 events Chalice reads, CORS for the web clients).
 url_handler = make_handler(app, lambda: get_settings().cors_origins)

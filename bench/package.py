@@ -8,11 +8,15 @@ The cold import is timed inside fresh interpreters run on the unzipped package a
 site-packages, the folder first on ``sys.path`` as the Lambda runtime puts the zip, and no bytecode written, as
 /var/task is read-only), with the stage's environment:
 
-- **app**: ``import app`` — everything a cold Lambda loads before its first event;
+- **app**: ``import app`` — everything a cold Lambda loads before its first event: the route table and the jobs'
+  entry points, the configuration, the Function URL adapter and the runtime context (views load with the first
+  request that needs them, functions/routes.py);
 - **app, source only**: the same from the zip without its bytecode (as Chalice packages it): every module compiled
   at each cold start — what ``devtools.package.precompile`` saves;
 - **deps (as used)**: exactly the third-party modules that ``import app`` loads (read from a first probe), imported
   in the order the app loaded them: what the dependencies cost *as the app uses them*;
+- **every route loaded**: the app, the HTTP edge and every view module — what a warm HTTP function holds, and
+  the third-party modules those load: the same ratio for the whole API;
 - **deps (listed)**: ``boto3, botocore, pynamodb.models, pydantic, pydantic_settings, jwt, chalice.app,
   aws_lambda_powertools`` — the runtime dependencies by name.
 
@@ -52,13 +56,14 @@ LISTED = (
     "aws_lambda_powertools",
 )
 
-# Prints the modules `import app` loaded from the package folder, in load order.
+# Prints the modules that importing the given ones loaded from the package folder, in load order.
 MODULES_PROBE = """
-import json, sys
+import importlib, json, sys
 folder = sys.argv[1]
 sys.path.insert(0, folder)
 before = set(sys.modules)
-import app
+for name in json.loads(sys.argv[2]):
+    importlib.import_module(name)
 loaded = [name for name in sys.modules if name not in before]
 print(json.dumps([n for n in loaded if (getattr(sys.modules[n], "__file__", None) or "").startswith(folder)]))
 """
@@ -109,16 +114,28 @@ def zip_parts(code: Path, top: int = 10) -> dict[str, Any]:
     }
 
 
-def third_party_loaded(folder: Path) -> list[str]:
-    modules: list[str] = json.loads(_python(MODULES_PROBE, folder=folder))
+# What a warm HTTP function holds once every route has been asked for: the app, the HTTP edge and every view
+# (routes load their modules on first use, see functions/routes.py).
+WHOLE_API = [
+    "app",
+    "functions.http",
+    *(f"functions.{m}" for m in ("periods", "certificates", "providers", "programs", "contracts")),
+]
+
+
+def third_party_loaded(folder: Path, names: list[str]) -> list[str]:
+    modules: list[str] = json.loads(_python(MODULES_PROBE, json.dumps(names), folder=folder))
     return [name for name in modules if name.split(".", 1)[0] not in OWN]
 
 
 def import_times(folder: Path, source_only: Path, runs: int) -> dict[str, Any]:
-    as_used = third_party_loaded(folder)
+    as_used = third_party_loaded(folder, ["app"])
+    api_used = third_party_loaded(folder, WHOLE_API)
     kinds = {
         "app": (["app"], folder),
         "deps_as_used": (as_used, folder),
+        "whole_api": (WHOLE_API, folder),
+        "whole_api_deps": (api_used, folder),
         "deps_listed": (list(LISTED), folder),
         "app_source_only": (["app"], source_only),
     }
@@ -133,6 +150,7 @@ def import_times(folder: Path, source_only: Path, runs: int) -> dict[str, Any]:
         "min_seconds": {kind: min(values) for kind, values in samples.items()},
         "ratio_app_to_deps_as_used": medians["app"] / medians["deps_as_used"],
         "ratio_app_to_deps_listed": medians["app"] / medians["deps_listed"],
+        "ratio_whole_api_to_its_deps": medians["whole_api"] / medians["whole_api_deps"],
         "third_party_modules_loaded": len(as_used),
         "third_party_packages_loaded": sorted({name.split(".", 1)[0] for name in as_used}),
     }
@@ -177,6 +195,8 @@ def render(result: dict[str, Any]) -> str:
         "app": "`import app`",
         "deps_as_used": f"third-party modules the app loads ({cold['third_party_modules_loaded']})",
         "deps_listed": "listed runtime dependencies",
+        "whole_api": "the app with every route loaded (a warm HTTP function)",
+        "whole_api_deps": "third-party modules those load",
         "app_source_only": "`import app`, zip without bytecode (as Chalice packages it)",
     }
     for kind, label in labels.items():
@@ -186,7 +206,8 @@ def render(result: dict[str, Any]) -> str:
     lines += [
         "",
         f"ratio app / deps as used: **{cold['ratio_app_to_deps_as_used']:.2f}x** (target <= 1.3x); "
-        f"app / listed deps: {cold['ratio_app_to_deps_listed']:.2f}x",
+        f"app / listed deps: {cold['ratio_app_to_deps_listed']:.2f}x; "
+        f"every route loaded / its deps: {cold['ratio_whole_api_to_its_deps']:.2f}x",
         f"third-party packages loaded by `import app`: {', '.join(cold['third_party_packages_loaded'])}",
     ]
     return "\n".join(lines)

@@ -8,7 +8,6 @@ import json
 import time
 from typing import Annotated, Any, Literal
 
-from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from chalicelib import telemetry
@@ -23,8 +22,6 @@ from chalicelib.storage import certificates as certificate_store
 from chalicelib.storage import providers as provider_store
 from functions import runtime
 from functions.schemas import OpenPeriodIn, PeriodOut
-
-bp = Blueprint(__name__)
 
 Operator = Annotated[str, Field(min_length=1, max_length=128)]
 CertificateId = Annotated[str, Field(pattern=r"^\d{10}$")]
@@ -206,7 +203,6 @@ def handle(ctx: Context, event: dict[str, Any], budget: float) -> dict[str, Any]
     raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover - the union is exhaustive
 
 
-@bp.lambda_function(name="admin")
 def admin(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ctx = runtime.context()
     started = time.perf_counter()

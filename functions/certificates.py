@@ -4,44 +4,36 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from chalice import Blueprint
 from pydantic import Field
 
 from chalicelib import cursor
 from chalicelib.domain import errors
 from chalicelib.services import certificates
-from functions.http import Call, Reply, endpoint
+from functions.http import Call, Reply
 from functions.schemas import CertificateOut, ChildIn, ChildOut, ChildrenOut, LedgerEntryOut, LedgerOut, Strict
-
-bp = Blueprint(__name__)
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 
 
-@endpoint(bp, "/children", "POST", idempotency_key="optional")
 def register_child(call: Call) -> Reply:
     body = call.parse(ChildIn)
     certificate = certificates.register_child(call.ctx, call.actor, body.full_name, body.birth_date, body.municipality)
     return Reply(ChildOut.of(certificate), 201)
 
 
-@endpoint(bp, "/children", "GET")
 def list_children(call: Call) -> Reply:
     return Reply(ChildrenOut(children=[ChildOut.of(c) for c in certificates.list_children(call.ctx, call.actor)]))
 
 
-@endpoint(bp, "/certificates/{certificate_id}/funding", "POST", idempotency_key="optional")
 def fund(call: Call) -> Reply:
     return Reply(CertificateOut.of(certificates.fund(call.ctx, call.actor, call.params["certificate_id"])))
 
 
-@endpoint(bp, "/certificates/{certificate_id}", "GET")
 def view(call: Call) -> Reply:
     return Reply(CertificateOut.of(certificates.view(call.ctx, call.actor, call.params["certificate_id"])))
 
 
-@endpoint(bp, "/certificates/{certificate_id}/ledger", "GET")
 def ledger(call: Call) -> Reply:
     certificate_id = call.params["certificate_id"]
     limit = _limit(call.query.get("limit"))
@@ -61,14 +53,12 @@ class FreezeIn(Strict):
     reason: Annotated[str, Field(min_length=1, max_length=500)]
 
 
-@endpoint(bp, "/certificates/{certificate_id}/freeze", "POST", idempotency_key="optional")
 def freeze(call: Call) -> Reply:
     body = call.parse(FreezeIn)
     certificate = certificates.freeze(call.ctx, call.actor, call.params["certificate_id"], body.reason.strip())
     return Reply(CertificateOut.of(certificate))
 
 
-@endpoint(bp, "/certificates/{certificate_id}/unfreeze", "POST", idempotency_key="optional")
 def unfreeze(call: Call) -> Reply:
     return Reply(CertificateOut.of(certificates.unfreeze(call.ctx, call.actor, call.params["certificate_id"])))
 

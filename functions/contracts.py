@@ -3,7 +3,6 @@
 from typing import Annotated, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from chalice import Blueprint, Rate
 from pydantic import Field
 
 from chalicelib import cursor, telemetry
@@ -12,10 +11,8 @@ from chalicelib.services import contracts
 from chalicelib.services.context import Context
 from chalicelib.storage.contracts import Contract, Filters
 from functions import runtime
-from functions.http import Call, Reply, endpoint
+from functions.http import Call, Reply
 from functions.schemas import Out, Strict
-
-bp = Blueprint(__name__)
 
 MAX_PAGE = 100
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
@@ -95,7 +92,6 @@ class ChargeOut(Out):
     charged_at: str
 
 
-@endpoint(bp, "/contracts", "POST", idempotency_key="required")
 def enrol(call: Call) -> Reply:
     body = call.parse(EnrolIn)
     key = call.headers.get("idempotency-key", "")
@@ -103,7 +99,6 @@ def enrol(call: Call) -> Reply:
     return Reply(ContractOut.of(call.ctx, contract), 201)
 
 
-@endpoint(bp, "/contracts", "GET")
 def listing(call: Call) -> Reply:
     limit = call.query.get("limit", "20")
     if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= MAX_PAGE:
@@ -118,17 +113,14 @@ def listing(call: Call) -> Reply:
     return Reply(ContractsOut(contracts=items, cursor=cursor.encode(secret, scope, page.next_key)))
 
 
-@endpoint(bp, "/contracts/{contract_id}", "GET")
 def view(call: Call) -> Reply:
     return Reply(ContractOut.of(call.ctx, contracts.view(call.ctx, call.actor, call.params["contract_id"])))
 
 
-@endpoint(bp, "/contracts/{contract_id}/accept", "POST", idempotency_key="optional")
 def accept(call: Call) -> Reply:
     return Reply(ContractOut.of(call.ctx, contracts.accept(call.ctx, call.actor, call.params["contract_id"])))
 
 
-@endpoint(bp, "/contracts/{contract_id}/decline", "POST", idempotency_key="optional")
 def decline(call: Call) -> Reply:
     body = call.parse(ReasonIn)
     if not body.reason or not body.reason.strip():
@@ -137,7 +129,6 @@ def decline(call: Call) -> Reply:
     return Reply(ContractOut.of(call.ctx, contract))
 
 
-@endpoint(bp, "/contracts/{contract_id}/cancel", "POST", idempotency_key="optional")
 def cancel(call: Call) -> Reply:
     body = call.parse(ReasonIn) if call.raw_body.strip() else ReasonIn()
     reason = body.reason.strip() if body.reason and body.reason.strip() else None
@@ -145,7 +136,6 @@ def cancel(call: Call) -> Reply:
     return Reply(ContractOut.of(call.ctx, contract))
 
 
-@endpoint(bp, "/contracts/{contract_id}/charges", "POST", idempotency_key="in_transaction")
 def charge(call: Call) -> Reply:
     body = call.parse(ChargeIn)
     claim = call.claim
@@ -160,7 +150,6 @@ def charge(call: Call) -> Reply:
     return Reply(ChargeOut(**receipt.__dict__), 201)
 
 
-@bp.schedule(Rate(1, unit=Rate.HOURS), name="contract_expiry")
 def expire_requests(event: Any) -> dict[str, int]:
     """Requests not accepted in time give back their hold and their seat."""
     return {"expired": contracts.expire_requests(runtime.context())}

@@ -5,16 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from chalice import Blueprint
 from pydantic import Field
 
 from chalicelib.auth import issue_local_token
 from chalicelib.clock import SettableClock
 from chalicelib.domain import errors
-from functions.http import Call, Reply, endpoint
+from functions.http import Call, Reply
 from functions.schemas import Strict
-
-bp = Blueprint(__name__)
 
 
 class TokenIn(Strict):
@@ -35,14 +32,12 @@ def _clock(call: Call) -> SettableClock:
     return clock
 
 
-@endpoint(bp, "/dev/token", "POST", public=True)
 def token(call: Call) -> Reply:
     body = call.parse(TokenIn)
     claims = body.model_dump(exclude_none=True)
     return Reply({"token": issue_local_token(call.ctx.settings, claims), "claims": claims}, 201)
 
 
-@endpoint(bp, "/dev/clock", "POST", public=True)
 def set_clock(call: Call) -> Reply:
     body = call.parse(ClockIn)
     if body.now.tzinfo is None:
@@ -53,7 +48,6 @@ def set_clock(call: Call) -> Reply:
     return Reply({"now": clock.now().isoformat(), "today": call.ctx.today().isoformat()})
 
 
-@endpoint(bp, "/dev/clock", "DELETE", public=True)
 def reset_clock(call: Call) -> Reply:
     clock = _clock(call)
     clock.reset()

@@ -1,7 +1,8 @@
 """The HTTP edge shared by every route: authentication, JSON parsing, Idempotency-Key replays, errors as
 ``{"error": {"code", "message"}}`` and one structured log line per request.
 
-A route is a plain function of a ``Call``; ``endpoint`` registers it on a blueprint.
+A view is a plain function of a ``Call`` returning a ``Reply``; ``serve`` answers a request of a route
+(``functions/routes.py``) with it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from chalice import Blueprint, Response
+from chalice import Response
+from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 from pynamodb.exceptions import PynamoDBException
 
@@ -25,6 +27,7 @@ from chalicelib.domain.actors import Principal
 from chalicelib.services.context import Context
 from chalicelib.storage import idempotency
 from functions import runtime
+from functions.routes import Route
 
 Body = TypeVar("Body", bound=BaseModel)
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -199,58 +202,34 @@ def _idempotent(view: Callable[[Call], Reply], call: Call, route: str, header: s
     return reply
 
 
-# "in_transaction": required, and written by the use case's own transaction (see idempotency.Claim).
-Idempotency = Literal["required", "optional", "none", "in_transaction"]
-
-
-def endpoint(
-    bp: Blueprint,
-    path: str,
-    method: str,
-    *,
-    public: bool = False,
-    idempotency_key: Idempotency = "none",
-) -> Callable[[Callable[[Call], Reply]], Callable[..., Response]]:
-    """Registers ``view`` for ``method path``."""
-    route = f"{method} {path}"
-
-    def register(view: Callable[[Call], Reply]) -> Callable[..., Response]:
-        def handler(**params: str) -> Response:
-            started = time.perf_counter()
-            request = bp.current_request
-            request_id = (request.context or {}).get("requestId") or str(uuid.uuid4())
-            principal: Principal | None = None
-            try:
-                ctx = runtime.context()
-                headers = {k.lower(): v for k, v in (request.headers or {}).items()}
-                if not public:
-                    principal = authenticate(ctx.settings, headers.get("authorization"))
-                call = Call(
-                    ctx, principal, dict(params), dict(request.query_params or {}), _raw_body(request.raw_body), headers
-                )
-                header = headers.get("idempotency-key")
-                if idempotency_key in ("required", "in_transaction") and not header:
-                    reply = Reply(error_body("idempotency_key_required", "send an Idempotency-Key header"), 400)
-                elif header and idempotency_key == "in_transaction":
-                    reply = _idempotent_in_transaction(view, call, route, header)
-                elif header and idempotency_key != "none":
-                    reply = _idempotent(view, call, route, header)
-                else:
-                    reply = _run(view, call)
-            except (errors.DomainError, ValidationError) as failure:
-                reply = _error_reply(failure)
-            except Exception:
-                runtime.logger().exception("unhandled", extra={"request_id": request_id, "route": route})
-                reply = Reply(error_body("internal_error", "something went wrong; it is logged"), 500)
-            _log(request_id, route, principal, reply, started)
-            return Response(_json(reply.body), status_code=reply.status, headers={**JSON_HEADERS, **reply.headers})
-
-        handler.__name__ = view.__name__
-        handler.__doc__ = view.__doc__
-        bp.route(path, methods=[method])(handler)
-        return handler
-
-    return register
+def serve(route: Route, view: Callable[[Call], Reply], request: Request, params: dict[str, str]) -> Response:
+    """Answers one request of ``route`` with ``view``: never raises, always JSON, one log line."""
+    started = time.perf_counter()
+    request_id = (request.context or {}).get("requestId") or str(uuid.uuid4())
+    principal: Principal | None = None
+    try:
+        ctx = runtime.context()
+        headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+        if not route.public:
+            principal = authenticate(ctx.settings, headers.get("authorization"))
+        query = dict(request.query_params or {})
+        call = Call(ctx, principal, dict(params), query, _raw_body(request.raw_body), headers)
+        header = headers.get("idempotency-key")
+        if route.idempotency_key in ("required", "in_transaction") and not header:
+            reply = Reply(error_body("idempotency_key_required", "send an Idempotency-Key header"), 400)
+        elif header and route.idempotency_key == "in_transaction":
+            reply = _idempotent_in_transaction(view, call, route.key, header)
+        elif header and route.idempotency_key != "none":
+            reply = _idempotent(view, call, route.key, header)
+        else:
+            reply = _run(view, call)
+    except (errors.DomainError, ValidationError) as failure:
+        reply = _error_reply(failure)
+    except Exception:
+        runtime.logger().exception("unhandled", extra={"request_id": request_id, "route": route.key})
+        reply = Reply(error_body("internal_error", "something went wrong; it is logged"), 500)
+    _log(request_id, route.key, principal, reply, started)
+    return Response(_json(reply.body), status_code=reply.status, headers={**JSON_HEADERS, **reply.headers})
 
 
 def _raw_body(raw: str | bytes | None) -> bytes:

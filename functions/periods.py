@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint
-
 from chalicelib.domain.actors import SYSTEM
 from chalicelib.domain.period import AgeNominal, Period
 from chalicelib.services import periods
 from chalicelib.services.rollover import run_topup
-from functions.http import Call, Reply, endpoint
+from functions.http import Call, Reply
 from functions.schemas import OpenPeriodIn, PeriodOut
 
-bp = Blueprint(__name__)
 
-
-@endpoint(bp, "/periods", "POST", idempotency_key="optional")
 def open_period(call: Call) -> Reply:
     body = call.parse(OpenPeriodIn)
     period = Period(
@@ -29,12 +24,10 @@ def open_period(call: Call) -> Reply:
     return Reply(PeriodOut.of(periods.open_period(call.ctx, call.actor, period)), 201)
 
 
-@endpoint(bp, "/periods/{period_id}", "GET")
 def get_period(call: Call) -> Reply:
     return Reply(PeriodOut.of(periods.get(call.ctx, call.actor, call.params["period_id"])))
 
 
-@endpoint(bp, "/periods/{period_id}/topup", "POST", idempotency_key="optional")
 def topup(call: Call) -> Reply:
     """Runs or resumes the top-up; 200 when complete, 202 when it stopped at its time budget (post again)."""
     call.actor.require_regional_operator()

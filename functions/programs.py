@@ -15,7 +15,6 @@ GET   /programs/{program_id}/ratings          anyone: scores, comments, dates; n
 import re
 from typing import Annotated, Literal
 
-from chalice import Blueprint
 from pydantic import Field
 
 from chalicelib import cursor
@@ -42,10 +41,8 @@ from chalicelib.domain.program import (
 from chalicelib.services import catalog, programs, ratings
 from chalicelib.storage.programs import CatalogItem, Program
 from chalicelib.storage.ratings import Rating
-from functions.http import Call, Reply, endpoint
+from functions.http import Call, Reply
 from functions.schemas import Out, Strict
-
-bp = Blueprint(__name__)
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PROVIDER_PAGE, RATINGS_PAGE, MAX_PAGE = 20, 20, 100
@@ -231,7 +228,6 @@ class RatedOut(Out):
 # --- routes ----------------------------------------------------------------------------------------------------------
 
 
-@endpoint(bp, "/programs", "POST", idempotency_key="optional")
 def create_program(call: Call) -> Reply:
     body = call.parse(ProgramIn)
     draft = ProgramDraft(
@@ -250,40 +246,33 @@ def create_program(call: Call) -> Reply:
     return Reply(ProgramOut.of(program), 201)
 
 
-@endpoint(bp, "/programs", "GET", public=True)
 def catalog_page(call: Call) -> Reply:
     result = catalog.search(call.ctx, _catalog_query(call.query), call.query.get("cursor"))
     return Reply(CatalogOut(items=[CatalogItemOut.of(i) for i in result.items], cursor=result.cursor))
 
 
-@endpoint(bp, "/programs/{program_id}", "GET", public=True)
 def view_program(call: Call) -> Reply:
     return Reply(ProgramOut.of(programs.view(call.ctx, _caller(call), _program_id(call))))
 
 
-@endpoint(bp, "/programs/{program_id}", "PATCH")
 def change_program(call: Call) -> Reply:
     body = call.parse(ProgramPatch)
     changes = ProgramChanges(**body.model_dump(exclude_none=True))
     return Reply(ProgramOut.of(programs.change(call.ctx, call.actor, _program_id(call), changes)))
 
 
-@endpoint(bp, "/programs/{program_id}/publish", "POST", idempotency_key="optional")
 def publish_program(call: Call) -> Reply:
     return Reply(ProgramOut.of(programs.publish(call.ctx, call.actor, _program_id(call))))
 
 
-@endpoint(bp, "/programs/{program_id}/certification", "POST", idempotency_key="optional")
 def certify_program(call: Call) -> Reply:
     return Reply(ProgramOut.of(programs.certify(call.ctx, call.actor, _program_id(call))))
 
 
-@endpoint(bp, "/programs/{program_id}/close", "POST", idempotency_key="optional")
 def close_program(call: Call) -> Reply:
     return Reply(ProgramOut.of(programs.close(call.ctx, call.actor, _program_id(call))))
 
 
-@endpoint(bp, "/providers/{provider_id}/programs", "GET")
 def provider_programs(call: Call) -> Reply:
     provider_id = call.params["provider_id"]
     if not _ID.match(provider_id):
@@ -302,7 +291,6 @@ def provider_programs(call: Call) -> Reply:
     )
 
 
-@endpoint(bp, "/programs/{program_id}/ratings", "POST", idempotency_key="optional")
 def rate_program(call: Call) -> Reply:
     body = call.parse(RatingIn)
     rated = ratings.rate(call.ctx, call.actor, _program_id(call), body.contract_id, body.score, body.comment)
@@ -310,7 +298,6 @@ def rate_program(call: Call) -> Reply:
     return Reply(out, 201)
 
 
-@endpoint(bp, "/programs/{program_id}/ratings", "GET", public=True)
 def program_ratings(call: Call) -> Reply:
     page = ratings.list_ratings(
         call.ctx, _caller(call), _program_id(call), _limit(call, RATINGS_PAGE), call.query.get("cursor")

@@ -3,17 +3,14 @@ download link)."""
 
 from typing import Annotated, Literal
 
-from chalice import Blueprint
 from pydantic import Field
 
 from chalicelib.domain import errors
 from chalicelib.domain.provider import Application, Contacts, Decision, DocumentKind, ProviderKind, ProviderStatus
 from chalicelib.services import providers
 from chalicelib.storage.providers import Document, Provider
-from functions.http import Call, Reply, endpoint
+from functions.http import Call, Reply
 from functions.schemas import Out, Strict
-
-bp = Blueprint(__name__)
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
@@ -139,7 +136,6 @@ class UploadOut(Out):
 # --- routes ----------------------------------------------------------------------------------------------------------
 
 
-@endpoint(bp, "/providers", "POST", idempotency_key="optional")
 def apply(call: Call) -> Reply:
     body = call.parse(ApplicationIn)
     application = Application(
@@ -154,7 +150,6 @@ def apply(call: Call) -> Reply:
     return Reply(ProviderOut.of(providers.apply(call.ctx, call.actor, application)), 201)
 
 
-@endpoint(bp, "/providers", "GET")
 def queue(call: Call) -> Reply:
     """The operator's queue: ?status= (default applied) &municipality= &limit= &cursor=."""
     page = providers.queue(
@@ -175,19 +170,16 @@ def queue(call: Call) -> Reply:
     )
 
 
-@endpoint(bp, "/providers/{provider_id}", "GET")
 def view(call: Call) -> Reply:
     return Reply(ProviderOut.of(providers.view(call.ctx, call.actor, call.params["provider_id"])))
 
 
-@endpoint(bp, "/providers/{provider_id}/decision", "POST", idempotency_key="optional")
 def decide(call: Call) -> Reply:
     body = call.parse(DecisionIn)
     provider = providers.decide_on(call.ctx, call.actor, call.params["provider_id"], body.decision, body.reason)
     return Reply(ProviderOut.of(provider))
 
 
-@endpoint(bp, "/providers/{provider_id}/documents", "POST", idempotency_key="optional")
 def request_upload(call: Call) -> Reply:
     """A pre-signed POST: send ``upload.fields`` and then the file (as ``file``) to ``upload.url``, then confirm."""
     body = call.parse(UploadIn)
@@ -205,13 +197,11 @@ def request_upload(call: Call) -> Reply:
     )
 
 
-@endpoint(bp, "/providers/{provider_id}/documents/{document_id}/confirm", "POST", idempotency_key="optional")
 def confirm_document(call: Call) -> Reply:
     document = providers.confirm_document(call.ctx, call.actor, call.params["provider_id"], call.params["document_id"])
     return Reply(DocumentOut.of(document))
 
 
-@endpoint(bp, "/providers/{provider_id}/documents/{document_id}", "GET")
 def download(call: Call) -> Reply:
     """A short-lived download link of a recorded document."""
     link = providers.download(call.ctx, call.actor, call.params["provider_id"], call.params["document_id"])

@@ -10,15 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Rate
-
 from chalicelib import telemetry
 from chalicelib.services.periods import progress
 from chalicelib.services.rollover import run_due_topup, run_topup
 from chalicelib.storage import periods as period_store
 from functions import runtime
-
-bp = Blueprint(__name__)
 
 # Leave time to write the last checkpoint and report before Lambda stops the function.
 SAFETY_MARGIN_SECONDS = 60.0
@@ -39,7 +35,6 @@ def _report(period_id: str) -> None:
     telemetry.count("TopupCertificates", state.certificates_credited)
 
 
-@bp.schedule(Rate(15, unit=Rate.MINUTES), name="topup_sweep")
 def topup_sweep(event: Any) -> dict[str, Any]:
     ctx = runtime.context()
     period_id = run_due_topup(ctx, _budget(getattr(event, "context", None)))
@@ -48,7 +43,6 @@ def topup_sweep(event: Any) -> dict[str, Any]:
     return {"period_id": period_id}
 
 
-@bp.lambda_function(name="topup")
 def topup(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ctx = runtime.context()
     period_id = str(event["period_id"])

@@ -1,0 +1,46 @@
+"""The functions that are not HTTP: scheduled jobs and the console's ``admin`` function.
+
+Each Lambda's handler is the entry here (``functions.jobs.<name>``, named by Chalice); its work lives in its own
+module, imported on the first event, so a cold start loads only what that function does.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from chalice import Blueprint, Rate
+
+bp = Blueprint(__name__)
+
+
+def _module(name: str) -> Any:
+    return importlib.import_module(f"functions.{name}")
+
+
+@bp.schedule(Rate(15, unit=Rate.MINUTES), name="topup_sweep")
+def topup_sweep(event: Any) -> dict[str, Any]:
+    """Resumes the top-up of a period that has begun and is not complete (see functions/topup.py)."""
+    result: dict[str, Any] = _module("topup").topup_sweep(event)
+    return result
+
+
+@bp.lambda_function(name="topup")
+def topup(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """One period's top-up, invoked at the period's start by its one-time schedule, or from the console."""
+    result: dict[str, Any] = _module("topup").topup(event, context)
+    return result
+
+
+@bp.schedule(Rate(1, unit=Rate.HOURS), name="contract_expiry")
+def contract_expiry(event: Any) -> dict[str, int]:
+    """Enrolment requests not accepted in time give back their hold and their seat."""
+    result: dict[str, int] = _module("contracts").expire_requests(event)
+    return result
+
+
+@bp.lambda_function(name="admin")
+def admin(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Operators' actions from the console (infra/events/*.json)."""
+    result: dict[str, Any] = _module("admin").admin(event, context)
+    return result

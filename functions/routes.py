@@ -1,0 +1,127 @@
+"""The HTTP API's table of contents: every route, how it is called, and the view that answers it.
+
+The table is all the HTTP function loads at a cold start. A view's module (its request and response models, the
+services and storage behind them) is imported by the first request that needs it, so a cold start pays for the
+route it serves rather than for the whole API; once loaded, a module stays for the life of the process.
+
+A view is ``"module:function"`` in ``functions/``: a plain function of a ``functions.http.Call`` returning a
+``functions.http.Reply``. ``functions/http.py`` does the rest (authentication, Idempotency-Key replays, errors,
+the request's log line).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from chalice import Chalice, Response
+
+# "required" / "optional": replays through the idempotency table around the view; "in_transaction": required, and
+# written by the use case's own transaction (see storage.idempotency.Claim); "none": the header is ignored.
+Idempotency = Literal["required", "optional", "none", "in_transaction"]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    view: str
+    # No token needed (a view may still read one, e.g. the catalog shows a provider its own unpublished programs).
+    public: bool = False
+    idempotency_key: Idempotency = "none"
+    # Served in the local stage only (/dev/*): tokens and the clock for trying things end to end.
+    local_only: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.view.replace(":", "_")
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+ROUTES: tuple[Route, ...] = (
+    # Periods and the year-start top-up (operators).
+    Route("POST", "/periods", "periods:open_period", idempotency_key="optional"),
+    Route("GET", "/periods/{period_id}", "periods:get_period"),
+    Route("POST", "/periods/{period_id}/topup", "periods:topup", idempotency_key="optional"),
+    # Children and their certificates (parents; operators read and freeze).
+    Route("POST", "/children", "certificates:register_child", idempotency_key="optional"),
+    Route("GET", "/children", "certificates:list_children"),
+    Route("POST", "/certificates/{certificate_id}/funding", "certificates:fund", idempotency_key="optional"),
+    Route("GET", "/certificates/{certificate_id}", "certificates:view"),
+    Route("GET", "/certificates/{certificate_id}/ledger", "certificates:ledger"),
+    Route("POST", "/certificates/{certificate_id}/freeze", "certificates:freeze", idempotency_key="optional"),
+    Route("POST", "/certificates/{certificate_id}/unfreeze", "certificates:unfreeze", idempotency_key="optional"),
+    # The provider registry: applications, documents, decisions.
+    Route("POST", "/providers", "providers:apply", idempotency_key="optional"),
+    Route("GET", "/providers", "providers:queue"),
+    Route("GET", "/providers/{provider_id}", "providers:view"),
+    Route("POST", "/providers/{provider_id}/decision", "providers:decide", idempotency_key="optional"),
+    Route("POST", "/providers/{provider_id}/documents", "providers:request_upload", idempotency_key="optional"),
+    Route(
+        "POST",
+        "/providers/{provider_id}/documents/{document_id}/confirm",
+        "providers:confirm_document",
+        idempotency_key="optional",
+    ),
+    Route("GET", "/providers/{provider_id}/documents/{document_id}", "providers:download"),
+    # Programs and the catalog.
+    Route("POST", "/programs", "programs:create_program", idempotency_key="optional"),
+    Route("GET", "/programs", "programs:catalog_page", public=True),
+    Route("GET", "/programs/{program_id}", "programs:view_program", public=True),
+    Route("PATCH", "/programs/{program_id}", "programs:change_program"),
+    Route("POST", "/programs/{program_id}/publish", "programs:publish_program", idempotency_key="optional"),
+    Route("POST", "/programs/{program_id}/certification", "programs:certify_program", idempotency_key="optional"),
+    Route("POST", "/programs/{program_id}/close", "programs:close_program", idempotency_key="optional"),
+    Route("GET", "/providers/{provider_id}/programs", "programs:provider_programs"),
+    Route("POST", "/programs/{program_id}/ratings", "programs:rate_program", idempotency_key="optional"),
+    Route("GET", "/programs/{program_id}/ratings", "programs:program_ratings", public=True),
+    # Contracts: enrolment, acceptance, monthly charges, cancelling.
+    Route("POST", "/contracts", "contracts:enrol", idempotency_key="required"),
+    Route("GET", "/contracts", "contracts:listing"),
+    Route("GET", "/contracts/{contract_id}", "contracts:view"),
+    Route("POST", "/contracts/{contract_id}/accept", "contracts:accept", idempotency_key="optional"),
+    Route("POST", "/contracts/{contract_id}/decline", "contracts:decline", idempotency_key="optional"),
+    Route("POST", "/contracts/{contract_id}/cancel", "contracts:cancel", idempotency_key="optional"),
+    Route("POST", "/contracts/{contract_id}/charges", "contracts:charge", idempotency_key="in_transaction"),
+    # The local stage's helpers.
+    Route("POST", "/dev/token", "dev:token", public=True, local_only=True),
+    Route("POST", "/dev/clock", "dev:set_clock", public=True, local_only=True),
+    Route("DELETE", "/dev/clock", "dev:reset_clock", public=True, local_only=True),
+)
+
+
+def routes(*, local: bool) -> tuple[Route, ...]:
+    """The routes a stage serves: ``/dev/*`` only in the local stage."""
+    return tuple(route for route in ROUTES if local or not route.local_only)
+
+
+def view_of(route: Route) -> Callable[..., Any]:
+    """The route's view, importing its module on first use."""
+    module, function = route.view.split(":")
+    view: Callable[..., Any] = getattr(importlib.import_module(f"functions.{module}"), function)
+    return view
+
+
+def register(app: Chalice, *, local: bool) -> None:
+    """Adds every route the stage serves to ``app``; nothing behind them is imported yet."""
+    for route in routes(local=local):
+        app.route(route.path, methods=[route.method], name=route.name)(_handler(app, route))
+
+
+def _handler(app: Chalice, route: Route) -> Callable[..., Response]:
+    def handler(**params: str) -> Response:
+        # The HTTP edge and the view load with the first request that needs them (see the module's docstring).
+        from functions import http
+
+        request = app.current_request
+        assert request is not None  # Chalice sets it before calling a route's handler
+        return http.serve(route, view_of(route), request, params)
+
+    handler.__name__ = route.name
+    return handler

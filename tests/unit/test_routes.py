@@ -1,0 +1,49 @@
+"""The route table: every view exists, the app serves exactly the table, and a cold start loads no view."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from functions.routes import ROUTES, Route, routes, view_of
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.key)
+def test_every_route_names_a_view_that_exists(route: Route) -> None:
+    assert callable(view_of(route))
+
+
+def test_no_two_routes_share_a_method_and_path_or_a_name() -> None:
+    assert len({route.key for route in ROUTES}) == len(ROUTES)
+    assert len({route.name for route in ROUTES}) == len(ROUTES)
+
+
+def test_the_dev_routes_are_served_in_the_local_stage_only() -> None:
+    assert {route.path for route in routes(local=True)} - {route.path for route in routes(local=False)} == {
+        "/dev/token",
+        "/dev/clock",
+    }
+    assert all(not route.path.startswith("/dev/") for route in routes(local=False))
+
+
+# In a fresh interpreter: which of our modules `import app` loaded, and the routes the app serves.
+PROBE = """
+import json, sys
+import app
+print(json.dumps({
+    "modules": sorted(name for name in sys.modules if name.startswith("functions.")),
+    "routes": sorted(f"{method} {path}" for path, entry in app.app.routes.items() for method in entry),
+}))
+"""
+
+
+def test_a_cold_start_loads_the_route_table_but_no_view() -> None:
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    views = {f"functions.{route.view.split(':')[0]}" for route in ROUTES}
+    assert not views & set(loaded["modules"]), "a view module was imported at cold start"
+    assert "functions.http" not in loaded["modules"]
+    assert loaded["routes"] == sorted(route.key for route in routes(local=True))
