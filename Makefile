@@ -44,8 +44,10 @@ typecheck: setup
 test: setup lint typecheck
 	$(PY) -m pytest -n $(PYTEST_WORKERS)
 
+# Every figure in one table, bench/results/<time>.md and .json (about 15 minutes; QUICK=1: about 2).
+# BENCH_ARGS passes options through (python -m bench.run --help).
 bench: setup
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 # Regenerates requirements.lock after a change to requirements*.txt.
 lock:

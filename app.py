@@ -13,6 +13,8 @@ from functions import jobs, routes
 from functions.url_adapter import make_handler
 
 app = Chalice(app_name="pfdo-functions")
+# Statements download as PDF: sent base64-encoded, as Lambda carries binary bodies.
+app.api.binary_types.append("application/pdf")
 # Routes are fixed when the app is built, so the stage is read here: /dev/* exists only in the local stage.
 routes.register(app, local=get_settings().is_local)
 app.register_blueprint(jobs.bp)

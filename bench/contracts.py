@@ -62,6 +62,7 @@ from devtools.roundtrips import counting
 
 PATHS = ("service", "http", "bare")
 TARGET_RATIO = 1.5
+HTTP_CHARGE = "charge via HTTP, POST /contracts/{id}/charges + Idempotency-Key"
 RT_KEY = "bench-rt"
 RUSH_KEY = "bench-rush"
 
@@ -226,7 +227,7 @@ def _charge_cost(
         "replayed_request_checked": True,
     }
     rows = [
-        _trips_row("charge via HTTP, POST /contracts/{id}/charges + Idempotency-Key", trips["http"], warmup),
+        _trips_row(HTTP_CHARGE, trips["http"], warmup),
         _trips_row("charge, bare TransactWriteItems (replayed)", trips["bare"], warmup),
     ]
     return result, rows

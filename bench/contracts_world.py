@@ -123,7 +123,8 @@ class Region:
 
     def _family(self, index: int, tag: str) -> Family:
         parent = Principal(sub=f"bench:parent-{tag}-{index:05d}", role=Role.PARENT)
-        certificate = certificate_service.register_child(self.ctx, parent, "Бенч Ребёнок", BIRTH, MUNICIPALITY)
+        name = world.child_name(tag, index)
+        certificate = certificate_service.register_child(self.ctx, parent, name, BIRTH, MUNICIPALITY)
         certificate_service.fund(self.ctx, parent, certificate.certificate_id)
         return Family(parent, certificate.certificate_id)
 

@@ -6,6 +6,7 @@ a fresh function, which reads the calendar once (one Query) before it knows the 
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from chalicelib.services.context import Context
 from devtools.roundtrips import counting
 
 PARENT = Principal(sub="bench:parent-rt", role=Role.PARENT)
+_CHILDREN = itertools.count()  # each registration a different child
 MUNICIPALITY = "mo-01"
 
 
@@ -60,7 +62,7 @@ def _measure(
 def _register(ctx: Context, count: int, tag: str) -> list[str]:
     return [
         certificate_service.register_child(
-            ctx, PARENT, f"Бенч {tag} Ребёнок", date(2016, 5, 5), MUNICIPALITY
+            ctx, PARENT, world.child_name(tag, next(_CHILDREN)), date(2016, 5, 5), MUNICIPALITY
         ).certificate_id
         for _ in range(count)
     ]

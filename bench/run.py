@@ -1,31 +1,35 @@
-"""`make bench`: starts an in-memory DynamoDB Local, measures, prints one markdown report and saves it (and JSON)
-under bench/results/.
+"""`make bench`: every figure the issues asked for, in one table (markdown and JSON) under the machine's description.
 
-    .venv/bin/python -m bench.run                     # round trips + top-up of 10 000 and 100 000, 1/2/4 segments
-    .venv/bin/python -m bench.run --quick             # 10 000 only
-    .venv/bin/python -m bench.run --sizes 20k,50k --segments 1,4
+    .venv/bin/python -m bench.run                      # everything, full sizes (about 15 minutes on 2 quiet cores)
+    .venv/bin/python -m bench.run --quick              # every part with smaller sizes (about 2 minutes)
+    .venv/bin/python -m bench.run --parts money,catalog --sizes 20k --segments 1,4
+    .venv/bin/python -m bench.compare A.json B.json    # two saved runs side by side
+
+Parts: money (round trips per operation, top-up throughput, seeding), catalog (page latency and round trips),
+contracts (charge against a bare TransactWriteItems, the enrolment rush, round trips of enrol and charge), deployment
+(zip size, cold import), reports (bench/reports.py, when it exists). Each part starts its own in-memory DynamoDB Local
+and fresh tables, and stops them. The table goes to stdout and to bench/results/<UTC start>.md and .json; progress to
+stderr. Exit status 1 when a part failed (the others' figures are still saved).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import signal
 import sys
 import time
-import uuid
+import traceback
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from bench import machine, operations, report, topup
-from chalicelib.storage.tables import create_tables, delete_tables
-from chalicelib.storage.transactions import reset_connection
-from devtools import ddb_local
+from bench import machine, report, suite
 
 RESULTS = Path(__file__).resolve().parent / "results"
-# Above this share of the machine used by other processes during a run, its speed is flagged as disturbed.
-OTHERS_TOLERATED = 0.10
+OTHERS_TOLERATED = suite.OTHERS_TOLERATED
 
 
 def _counts(text: str) -> list[int]:
@@ -34,110 +38,151 @@ def _counts(text: str) -> list[int]:
     for part in text.split(","):
         part = part.strip().lower()
         scale = 1000 if part.endswith("k") else 1
-        values.append(int(part.removesuffix("k")) * scale)
+        try:
+            values.append(int(part.removesuffix("k")) * scale)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r} is not a whole number (e.g. 10000 or 100k)") from None
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError("give positive whole numbers, e.g. 10000,100k")
     return values
 
 
+def _count(text: str) -> int:
+    """'50k' -> 50000."""
+    values = _counts(text)
+    if len(values) != 1:
+        raise argparse.ArgumentTypeError("give one number, e.g. 50000 or 50k")
+    return values[0]
+
+
+def _parts(text: str) -> list[str]:
+    chosen = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in suite.PARTS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"choose among {', '.join(suite.PARTS)} (not {', '.join(unknown)})")
+    return chosen
+
+
+# Options that change one size of the chosen pass: (flag, Sizes field, parser, help).
+SIZE_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
+    ("--sizes", "topup_certificates", _counts, "certificates of the top-up (full: 10k,100k; quick: 5k)"),
+    ("--segments", "topup_segments", _counts, "scan segments per top-up (default 1,2,4)"),
+    ("--municipalities", "municipalities", int, "municipalities of the region (default 12)"),
+    ("--repeat", "repeat", int, "samples per operation for the round trips (full 20, quick 10)"),
+    ("--sample", "sample", int, "certificates reconciled after each top-up (full 50, quick 20)"),
+    ("--programs", "catalog_programs", _count, "programs in the catalog (full 50k, quick 5k)"),
+    ("--requests", "catalog_requests", int, "catalog requests per scenario (full 200, quick 50)"),
+    ("--charges", "charges", int, "measured charges per path (full 300, quick 60)"),
+    ("--attempts", "rush_attempts", int, "enrolment attempts in the rush (full 1000, quick 200)"),
+    ("--import-runs", "import_runs", int, "fresh interpreters per cold-import kind (full 15, quick 5)"),
+]
+
+
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=_counts, default=[10_000, 100_000], help="certificates (default 10k,100k)")
-    parser.add_argument("--quick", action="store_true", help="only 10 000 certificates (same as --sizes 10k)")
-    parser.add_argument("--segments", type=_counts, default=[1, 2, 4], help="scan segments per run (default 1,2,4)")
-    parser.add_argument("--municipalities", type=int, default=12, help="municipalities of the region (default 12)")
-    parser.add_argument("--repeat", type=int, default=20, help="samples per operation for round trips (default 20)")
-    parser.add_argument("--sample", type=int, default=50, help="certificates reconciled after each run (default 50)")
-    parser.add_argument("--no-topup", action="store_true", help="round trips per operation only")
-    parser.add_argument("--output", type=Path, default=RESULTS, help="folder for the JSON and markdown results")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description=(__doc__ or "").split("\n\n")[0],
+        epilog="Compare two saved runs with: python -m bench.compare A.json B.json",
+    )
+    parser.add_argument("--quick", action="store_true", help="every part with smaller sizes (about 2 minutes)")
+    parser.add_argument("--parts", type=_parts, default=list(suite.PARTS), help=f"of {','.join(suite.PARTS)} (all)")
+    parser.add_argument("--no-topup", action="store_true", help="money core: round trips per operation only")
+    for flag, _name, kind, text in SIZE_OPTIONS:
+        parser.add_argument(flag, type=kind, default=None, help=text)
+    parser.add_argument("--output", type=Path, default=RESULTS, help="folder for the results (bench/results)")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.sizes = [10_000]
+    sizes = suite.QUICK if args.quick else suite.FULL
+    custom: dict[str, Any] = {}
+    for flag, name, _kind, _text in SIZE_OPTIONS:
+        value = getattr(args, flag.removeprefix("--").replace("-", "_"))
+        if value is not None:
+            custom[name] = tuple(value) if isinstance(value, list) else value
+            if isinstance(value, int) and value < 1:
+                parser.error(f"{flag} must be at least 1")
     if args.no_topup:
-        args.sizes = []
+        custom["topup_certificates"] = ()
+    args.sizes = replace(sizes, **custom)
+    if args.sizes.rush_seats > args.sizes.rush_attempts:
+        parser.error(f"--attempts below the rush's {args.sizes.rush_seats} seats: nobody would lose")
+    base = "quick" if args.quick else "full"
+    args.mode = f"{base}, custom" if custom or len(args.parts) < len(suite.PARTS) else base
     return args
 
 
 def _command() -> str:
-    argv = list(getattr(sys, "orig_argv", [sys.executable, *sys.argv]))
-    return shlex.join(argv)
+    return shlex.join(list(getattr(sys, "orig_argv", [sys.executable, *sys.argv])))
 
 
-def _round_trips(repeat: int) -> list[operations.OperationTrips]:
-    prefix = f"benchrt-{uuid.uuid4().hex[:6]}-"
-    create_tables(prefix)
-    reset_connection()
+def _log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def run_part(key: str, sizes: suite.Sizes) -> tuple[report.PartRun, suite.Measured | None, str]:
+    """Runs one part under a busy meter; a failure is recorded (and reported), not raised, so the other parts run."""
+    title, measure = suite.PARTS[key]
+    _log(f"{title}: starting")
+    meter, started = machine.BusyMeter(), time.perf_counter()
     try:
-        return operations.measure(prefix, repeat)
-    finally:
-        delete_tables(prefix)
-
-
-def _size_note(same: list[topup.TopupRun]) -> str:
-    base = same[0]
-    scaling = ", ".join(
-        f"{run.segments} segments x{run.certificates_per_second / base.certificates_per_second:.2f}" for run in same[1:]
-    )
-    busy = ", ".join(f"{run.segments}: {run.cpu.bench_busy:.0%}" for run in same)
-    worst = max(run.round_trips_per_certificate for run in same)
-    return (
-        f"{base.certificates} certificates: throughput relative to {base.segments} segment(s): {scaling or 'n/a'}; "
-        f"share of the machine used by the bench (Python + DynamoDB Local) by segments {busy}; "
-        f"worst round trips/certificate {worst:.4f} (target <= 0.1: {'met' if worst <= 0.1 else 'NOT met'})."
-    )
-
-
-def _notes(runs: list[topup.TopupRun], load_at_start: float, cores: int) -> list[str]:
-    notes = []
-    if load_at_start > cores / 2:
-        notes.append(f"the machine was already loaded when the bench started (load average {load_at_start:.1f}).")
-    for count in sorted({run.certificates for run in runs}):
-        notes.append(_size_note([run for run in runs if run.certificates == count]))
-    for run in runs:
-        others = run.cpu.machine_busy - run.cpu.bench_busy
-        if others > OTHERS_TOLERATED:
-            notes.append(
-                f"DISTURBED: other processes used {others:.0%} of the machine during the top-up of "
-                f"{run.certificates} with {run.segments} segment(s); its certificates/s is not comparable."
-            )
-    return notes
+        measured = measure(sizes)
+    except Exception as failure:  # recorded in the results and the exit status; the traceback goes to stderr
+        traceback.print_exc()
+        seconds = round(time.perf_counter() - started, 1)
+        return report.PartRun(title, seconds, None, False, skipped=f"FAILED: {failure!r}"), None, "failed"
+    busy = meter.stop()
+    if measured is None:
+        why = f"{suite.REPORTS_MODULE} is not there yet" if key == "reports" else "nothing to measure"
+        return report.PartRun(title, busy.seconds, None, False, skipped=why), None, "skipped"
+    flag = busy.others > OTHERS_TOLERATED
+    measured.figures = [
+        replace(f, disturbed=flag) if f.timed and f.name not in measured.judged else f for f in measured.figures
+    ]
+    _log(f"{title}: {len(measured.figures)} figures in {busy.seconds:.0f} s")
+    return report.PartRun(title, busy.seconds, busy, flag), measured, "done"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     started, clock_start = datetime.now(UTC), time.perf_counter()
-    described, load_at_start = machine.describe(), machine.load_average()
-    if load_at_start > described.cores / 2:
-        print(f"[bench] warning: load average {load_at_start} on {described.cores} cores", file=sys.stderr)
-    # `kill` (SIGTERM) ends the bench through the finally below, so the engine is stopped too.
+    described = machine.describe()
+    # `kill` (SIGTERM) ends the bench through the parts' finally blocks, so their engines are stopped too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    engine = ddb_local.start()
-    os.environ.update(ddb_local.local_aws_environment(engine.endpoint))
-    try:
-        print(f"[bench] DynamoDB Local on {engine.endpoint} (pid {engine.process.pid})", file=sys.stderr, flush=True)
-        trips = _round_trips(args.repeat)
-        seeds, runs = [], []
-        for count in args.sizes:
-            seed, size_runs = topup.run_size(count, args.segments, args.municipalities, engine.process.pid, args.sample)
-            seeds.append(seed)
-            runs += size_runs
-    finally:
-        engine.stop()
-    result = report.Report(
+    if machine.load_average() > described.cores / 2:
+        _log(f"warning: load average {machine.load_average()} on {described.cores} cores before the start")
+    sampler, meter = machine.LoadSampler().start(), machine.BusyMeter()
+    parts, figures, notes, details, failed = [], [], [], {}, False
+    for key in args.parts:
+        part, measured, outcome = run_part(key, args.sizes)
+        parts.append(part)
+        failed = failed or outcome == "failed"
+        if measured is not None:
+            figures += measured.figures
+            notes += measured.notes
+            details[key] = measured.details
+        elif outcome == "failed":
+            notes.append(f"{part.name} {part.skipped}: its figures are missing.")
+    notes += [
+        f"DISTURBED: {p.name}: other work took {p.busy.others:.0%} of the machine."
+        for p in parts
+        if p.busy and p.disturbed
+    ]
+    result = report.Run(
         command=_command(),
         started_at=started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         total_seconds=round(time.perf_counter() - clock_start, 1),
+        mode=args.mode,
         machine=described,
-        operations=trips,
-        seeds=seeds,
-        topups=runs,
-        notes=_notes(runs, load_at_start, described.cores),
+        load=sampler.stop(),
+        busy=meter.stop(),
+        others_tolerated=OTHERS_TOLERATED,
+        parts=parts,
+        figures=figures,
+        notes=notes,
+        details=details,
     )
-    text = report.markdown(result)
     json_path, md_path = report.save(result, args.output)
-    print(text)
-    print(f"[bench] saved {md_path} and {json_path}", file=sys.stderr)
-    return 0
+    print(report.markdown(result))
+    _log(f"saved {md_path} and {json_path}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

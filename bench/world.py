@@ -19,6 +19,7 @@ OPERATOR = Principal(sub="bench:operator", role=Role.OPERATOR, municipality=WHOL
 # Yearly nominal: 18 000 ₽, and 24 000 ₽ for the 14-17 year olds (an age group, as regions have them).
 NOMINAL_KOPECKS = 1_800_000
 AGE_NOMINALS = (AgeNominal(14, 17, 2_400_000),)
+NAME_LETTERS = "абвгдежзиклмнопрстуфхцчшщэюя"
 
 
 def settings(prefix: str, segments: int = 4, page_size: int = 500, cache_seconds: float = CACHED) -> Settings:
@@ -34,6 +35,17 @@ def settings(prefix: str, segments: int = 4, page_size: int = 500, cache_seconds
 
 def context(prefix: str, clock: SettableClock, segments: int = 4, page_size: int = 500) -> Context:
     return Context.create(settings(prefix, segments, page_size), clock)
+
+
+def child_name(tag: str, number: int) -> str:
+    """A distinct full name for the bench's child ``number``: the register keeps one certificate per child (name and
+    birth date), and a name holds letters only, so the number is spelled in letters."""
+    letters = ""
+    while True:
+        number, digit = divmod(number, len(NAME_LETTERS))
+        letters = NAME_LETTERS[digit] + letters
+        if number == 0:
+            return f"Бенч {tag} {letters.capitalize()}"
 
 
 def municipalities(count: int) -> list[str]:

@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     catalog_max_queries: int = Field(default=4, ge=1, le=20)
     # Days a provider has to accept an enrolment request before it expires and its hold is released.
     contract_response_days: int = Field(default=5, ge=1, le=60)
+    # Days after a charge during which the parent may object to it.
+    objection_window_days: int = Field(default=14, ge=1, le=365)
+    # Notifications to parents: EventBridge (dev/prod) on this bus, under this source; in the local stage JSON lines
+    # are logged (and appended to ``notification_log`` when set).
+    notification_bus: str = "default"
+    notification_source: str = Field(default="pfdo.functions", pattern=r"^[a-z0-9.-]{1,64}$")
+    notification_log: str | None = None
+    # Days before unspent money expires that the parent is told.
+    expiry_notice_days: int = Field(default=30, ge=1, le=180)
 
     # EventBridge Scheduler: the top-up function it invokes at each period's start, the role it uses, its group.
     topup_function_arn: str | None = None

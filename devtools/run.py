@@ -40,8 +40,9 @@ from chalicelib.domain.certificate import CertificateStatus
 from chalicelib.services.context import Context
 from chalicelib.storage import certificates as certificate_store
 from chalicelib.storage.documents import DocumentStore
-from chalicelib.storage.tables import create_tables
+from chalicelib.storage.tables import create_tables, enable_streams
 from devtools import ddb_local, seed
+from devtools import streams as local_streams
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "local"
@@ -232,6 +233,7 @@ class Run:
     signals: Signals
     started: list[subprocess.Popen[bytes]]
     s3: ThreadedMotoServer | None = None
+    poller: local_streams.Running | None = None  # feeds the reports' counters from the tables' streams
 
     def start_s3(self) -> str:
         """moto's S3 server in a thread of this process, on 127.0.0.1; returns its endpoint. Data lives in memory."""
@@ -292,7 +294,10 @@ class Run:
         created = create_tables(settings.table_prefix)
         if created:
             say(f"created tables: {', '.join(created)}")
+        if enable_streams(settings.table_prefix):  # data from before the reports: they count from now on
+            say("turned on the tables' streams: the reports count what is written from now on")
         ctx = Context.create(settings, SystemClock())
+        self.poller = local_streams.start(ctx, say)
         parents = list(seed.PARENT_SUBS)
         if options.seed:
             parents = seed.seed_region(ctx, say)
@@ -307,6 +312,9 @@ class Run:
             time.sleep(0.5)
 
     def stop(self) -> None:
+        if self.poller is not None:
+            self.poller.stop()
+            self.poller = None
         for process in reversed(self.started):
             stop_group(process)
         if self.s3 is not None:

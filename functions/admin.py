@@ -15,7 +15,7 @@ from chalicelib.domain import errors
 from chalicelib.domain.actors import WHOLE_REGION, Principal, Role
 from chalicelib.domain.period import AgeNominal, Period
 from chalicelib.domain.provider import Decision, ProviderStatus
-from chalicelib.services import certificates, periods, providers
+from chalicelib.services import certificates, duplicates, periods, providers
 from chalicelib.services.context import Context
 from chalicelib.services.rollover import run_topup
 from chalicelib.storage import certificates as certificate_store
@@ -85,6 +85,10 @@ class ReinstateProviderCommand(_Command):
     reason: Reason | None = None
 
 
+class BackfillIdentitiesCommand(_Command):
+    action: Literal["backfill_identities"]
+
+
 Command = Annotated[
     OpenPeriodCommand
     | RunTopupCommand
@@ -94,7 +98,8 @@ Command = Annotated[
     | FreezeCommand
     | UnfreezeCommand
     | SuspendProviderCommand
-    | ReinstateProviderCommand,
+    | ReinstateProviderCommand
+    | BackfillIdentitiesCommand,
     Field(discriminator="action"),
 ]
 
@@ -200,6 +205,11 @@ def handle(ctx: Context, event: dict[str, Any], budget: float) -> dict[str, Any]
             return {"certificate_id": lifted.certificate_id, "status": lifted.status.value}
         case SuspendProviderCommand() | ReinstateProviderCommand():
             return _decide_on_provider(ctx, operator, command)
+        case BackfillIdentitiesCommand():
+            # Certificates issued before one-certificate-per-child: give each its identity, list the duplicates.
+            done = duplicates.backfill_identities(ctx)
+            pairs = [{"certificate_id": c, "identity_held_by": h} for c, h in done.duplicates]
+            return {"claimed": done.claimed, "duplicates": pairs}
     raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover - the union is exhaustive
 
 

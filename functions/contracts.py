@@ -7,11 +7,13 @@ from pydantic import Field
 
 from chalicelib import cursor, telemetry
 from chalicelib.domain import errors
+from chalicelib.domain.contract import ContractStatus
 from chalicelib.services import contracts
 from chalicelib.services.context import Context
 from chalicelib.storage.contracts import Contract, Filters
 from functions import runtime
-from functions.http import Call, Reply
+from functions.apidoc import describe
+from functions.http import DIGITS_ONLY, Call, Query, Reply
 from functions.schemas import Out, Strict
 
 MAX_PAGE = 100
@@ -80,6 +82,14 @@ class ContractOut(Out):
         )
 
 
+class ContractsQuery(Query):
+    status: ContractStatus | None = None
+    program_id: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+    month: Annotated[str | None, Field(pattern=r"^\d{4}-\d{2}$", description="Contracts running in this month.")] = None
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE), DIGITS_ONLY] = 20
+    cursor: Annotated[str | None, Field(description="The previous page's cursor (same filters).")] = None
+
+
 class ContractsOut(Out):
     contracts: list[ContractOut]
     cursor: str | None
@@ -92,6 +102,31 @@ class ChargeOut(Out):
     charged_at: str
 
 
+@describe(
+    summary="Enrol a child: the contract and the hold of its price for the months left",
+    body=EnrolIn,
+    returns=ContractOut,
+    status=201,
+    refusals=(
+        errors.CertificateNotFound,
+        errors.ProgramNotFound,
+        errors.InsufficientFunds,
+        errors.NoSeats,
+        errors.AgeMismatch,
+        errors.AlreadyEnrolled,
+        errors.NotCertified,
+        errors.NotFunded,
+        errors.CertificateFrozen,
+        errors.CertificateClosed,
+        errors.ProgramNotCurrent,
+        errors.StalePeriod,
+        errors.ProviderNotApproved,
+        errors.ProviderSuspended,
+        errors.AlreadyApplied,
+        errors.ConcurrentUpdate,
+    ),
+    roles=("parent (own child)",),
+)
 def enrol(call: Call) -> Reply:
     body = call.parse(EnrolIn)
     key = call.headers.get("idempotency-key", "")
@@ -99,28 +134,57 @@ def enrol(call: Call) -> Reply:
     return Reply(ContractOut.of(call.ctx, contract), 201)
 
 
+@describe(
+    summary="The caller's contracts: a parent's children's, or a provider's (pages may be short; follow cursor)",
+    query=ContractsQuery,
+    returns=ContractsOut,
+    roles=("parent", "provider"),
+)
 def listing(call: Call) -> Reply:
-    limit = call.query.get("limit", "20")
-    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= MAX_PAGE:
-        raise errors.InvalidRequest(f"limit must be a whole number from 1 to {MAX_PAGE}")
-    filters = Filters(call.query.get("status"), call.query.get("program_id"), call.query.get("month"))
+    query = call.parse_query(ContractsQuery)
+    status = query.status.value if query.status is not None else None
+    filters = Filters(status, query.program_id, query.month)
     secret = call.ctx.settings.cursor_secret.get_secret_value()
     scope = f"contracts:{call.actor.sub}:{filters}"
-    page = contracts.listing(
-        call.ctx, call.actor, int(limit), cursor.decode(secret, scope, call.query.get("cursor")), filters
-    )
+    page = contracts.listing(call.ctx, call.actor, query.limit, cursor.decode(secret, scope, query.cursor), filters)
     items = [ContractOut.of(call.ctx, c) for c in page.contracts]
     return Reply(ContractsOut(contracts=items, cursor=cursor.encode(secret, scope, page.next_key)))
 
 
+@describe(
+    summary="A contract",
+    returns=ContractOut,
+    refusals=(errors.ContractNotFound,),
+    roles=("its parent", "its provider", "operator of its municipality"),
+)
 def view(call: Call) -> Reply:
     return Reply(ContractOut.of(call.ctx, contracts.view(call.ctx, call.actor, call.params["contract_id"])))
 
 
+@describe(
+    summary="Accept an enrolment request",
+    returns=ContractOut,
+    refusals=(
+        errors.ContractNotFound,
+        errors.InvalidTransition,
+        errors.NotActive,
+        errors.ProviderNotApproved,
+        errors.ProviderSuspended,
+        errors.ConcurrentUpdate,
+    ),
+    roles=("its provider",),
+)
 def accept(call: Call) -> Reply:
     return Reply(ContractOut.of(call.ctx, contracts.accept(call.ctx, call.actor, call.params["contract_id"])))
 
 
+@describe(
+    summary="Decline an enrolment request (a reason is required): its hold and seat are released",
+    body=ReasonIn,
+    returns=ContractOut,
+    refusals=(errors.ContractNotFound, errors.InvalidTransition, errors.HoldNotFound, errors.ConcurrentUpdate),
+    roles=("its provider",),
+)
 def decline(call: Call) -> Reply:
     body = call.parse(ReasonIn)
     if not body.reason or not body.reason.strip():
@@ -129,6 +193,13 @@ def decline(call: Call) -> Reply:
     return Reply(ContractOut.of(call.ctx, contract))
 
 
+@describe(
+    summary="Cancel a contract: what is still held is released (the body may be left out; a provider gives a reason)",
+    body=ReasonIn,
+    returns=ContractOut,
+    refusals=(errors.ContractNotFound, errors.InvalidTransition, errors.HoldNotFound, errors.ConcurrentUpdate),
+    roles=("its parent", "its provider"),
+)
 def cancel(call: Call) -> Reply:
     body = call.parse(ReasonIn) if call.raw_body.strip() else ReasonIn()
     reason = body.reason.strip() if body.reason and body.reason.strip() else None
@@ -136,6 +207,27 @@ def cancel(call: Call) -> Reply:
     return Reply(ContractOut.of(call.ctx, contract))
 
 
+@describe(
+    summary="Charge one month of an active contract",
+    body=ChargeIn,
+    returns=ChargeOut,
+    status=201,
+    refusals=(
+        errors.ContractNotFound,
+        errors.NotActive,
+        errors.MonthCharged,
+        errors.MonthNotChargeable,
+        errors.OverPrice,
+        errors.OverHold,
+        errors.HoldNotFound,
+        errors.StalePeriod,
+        errors.CertificateFrozen,
+        errors.ProviderNotApproved,
+        errors.ProviderSuspended,
+        errors.ConcurrentUpdate,
+    ),
+    roles=("its provider",),
+)
 def charge(call: Call) -> Reply:
     body = call.parse(ChargeIn)
     claim = call.claim

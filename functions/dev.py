@@ -10,8 +10,9 @@ from pydantic import Field
 from chalicelib.auth import issue_local_token
 from chalicelib.clock import SettableClock
 from chalicelib.domain import errors
+from functions.apidoc import describe
 from functions.http import Call, Reply
-from functions.schemas import Strict
+from functions.schemas import Out, Strict
 
 
 class TokenIn(Strict):
@@ -25,6 +26,16 @@ class ClockIn(Strict):
     now: datetime
 
 
+class TokenOut(Out):
+    token: str
+    claims: dict[str, str]
+
+
+class ClockOut(Out):
+    now: str
+    today: str
+
+
 def _clock(call: Call) -> SettableClock:
     clock = call.ctx.clock
     if not isinstance(clock, SettableClock):
@@ -32,12 +43,25 @@ def _clock(call: Call) -> SettableClock:
     return clock
 
 
+@describe(
+    summary="A token for anyone (local stage)",
+    body=TokenIn,
+    returns=TokenOut,
+    status=201,
+    roles=("anyone",),
+)
 def token(call: Call) -> Reply:
     body = call.parse(TokenIn)
     claims = body.model_dump(exclude_none=True)
-    return Reply({"token": issue_local_token(call.ctx.settings, claims), "claims": claims}, 201)
+    try:
+        issued = issue_local_token(call.ctx.settings, claims)
+    except errors.Unauthenticated as refusal:
+        # The claims are this request's body: claims that name no caller are a bad request, not a bad caller.
+        raise errors.InvalidRequest(refusal.message) from None
+    return Reply(TokenOut(token=issued, claims=claims), 201)
 
 
+@describe(summary="Set the service's clock (local stage)", body=ClockIn, returns=ClockOut, roles=("anyone",))
 def set_clock(call: Call) -> Reply:
     body = call.parse(ClockIn)
     if body.now.tzinfo is None:
@@ -45,11 +69,12 @@ def set_clock(call: Call) -> Reply:
     clock = _clock(call)
     clock.set(body.now)
     call.ctx.calendar.invalidate()
-    return Reply({"now": clock.now().isoformat(), "today": call.ctx.today().isoformat()})
+    return Reply(ClockOut(now=clock.now().isoformat(), today=call.ctx.today().isoformat()))
 
 
+@describe(summary="Back to the real time (local stage)", returns=ClockOut, roles=("anyone",))
 def reset_clock(call: Call) -> Reply:
     clock = _clock(call)
     clock.reset()
     call.ctx.calendar.invalidate()
-    return Reply({"now": clock.now().isoformat(), "today": call.ctx.today().isoformat()})
+    return Reply(ClockOut(now=clock.now().isoformat(), today=call.ctx.today().isoformat()))

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 from chalice import Response
 from chalice.app import Request
-from pydantic import BaseModel, ValidationError
-from pynamodb.exceptions import PynamoDBException
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pynamodb.exceptions import PynamoDBException, TransactGetError, TransactWriteError
 
 from chalicelib import telemetry
 from chalicelib.auth import authenticate
@@ -39,6 +39,8 @@ THROTTLED = {
     "InternalServerError",
     "ServiceUnavailable",
 }
+# A transaction cancelled because an item was busy (not because a condition failed): nothing was written either.
+BUSY_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 REPLAY_WAIT_SECONDS = 5.0
 
 
@@ -47,6 +49,28 @@ class Unavailable(errors.DomainError):
 
     code = "unavailable"
     status = 503
+
+
+def _ascii_digits(value: Any) -> Any:
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a whole number")
+    return value
+
+
+# A number in a query string is ASCII digits only ("5"; not "+5", "5.0" or "٣"). Put it after the field's bounds,
+# ``Annotated[int, Field(ge=1), DIGITS_ONLY]``, so that the documentation shows them as minimum and maximum.
+DIGITS_ONLY = BeforeValidator(_ascii_digits)
+
+
+class Query(BaseModel):
+    """A query string (``Call.parse_query``): values are text, read as the fields' types; a blank value is absent."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, data: Any) -> Any:
+        return {name: value for name, value in data.items() if value != ""} if isinstance(data, dict) else data
 
 
 @dataclass(frozen=True)
@@ -74,12 +98,25 @@ class Call:
             raise errors.InvalidJson("the body must be a JSON object")
         return model.model_validate_json(self.raw_body)
 
+    def parse_query(self, model: type[Body]) -> Body:
+        """The query string as ``model`` (lax: ``?limit=5`` is the integer 5), the model the API's documentation
+        shows, so the two cannot drift apart."""
+        return model.model_validate(self.query)
+
 
 @dataclass(frozen=True)
 class Reply:
+    """A view's answer: ``body`` is JSON (a model or plain data) unless ``content_type`` names another type, and then
+    it is sent as it is (``str`` or ``bytes``: a page, a CSV, a PDF)."""
+
     body: Any
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = JSON_HEADERS["Content-Type"]
+
+    @property
+    def is_json(self) -> bool:
+        return self.content_type == JSON_HEADERS["Content-Type"]
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -98,7 +135,7 @@ def _json(body: Any) -> str:
 def _error_reply(failure: Exception) -> Reply:
     if isinstance(failure, errors.DomainError):
         headers = {"Retry-After": "1"} if failure.status == 503 else {}
-        return Reply(error_body(failure.code, failure.message), failure.status, headers)
+        return Reply(error_body(failure.code, failure.message, failure.details), failure.status, headers)
     if isinstance(failure, ValidationError):
         problems = failure.errors(include_url=False, include_context=False, include_input=False)
         if any(problem["type"] == "json_invalid" for problem in problems):
@@ -118,9 +155,17 @@ def _run(view: Callable[[Call], Reply], call: Call) -> Reply:
     except (errors.DomainError, ValidationError) as failure:
         return _error_reply(failure)
     except PynamoDBException as failure:
-        if failure.cause_response_code in THROTTLED:
+        if _busy(failure):
             return _error_reply(Unavailable())
         raise
+
+
+def _busy(failure: PynamoDBException) -> bool:
+    """DynamoDB was too busy for the request (throttled, or a transaction cancelled for a busy item)."""
+    if failure.cause_response_code in THROTTLED:
+        return True
+    reasons = failure.cancellation_reasons if isinstance(failure, TransactGetError | TransactWriteError) else []
+    return any(reason is not None and reason.code in BUSY_REASONS for reason in reasons)
 
 
 def _request_hash(call: Call) -> str:
@@ -225,11 +270,24 @@ def serve(route: Route, view: Callable[[Call], Reply], request: Request, params:
             reply = _run(view, call)
     except (errors.DomainError, ValidationError) as failure:
         reply = _error_reply(failure)
+    except PynamoDBException as failure:
+        # Busy outside the view: the Idempotency-Key's own reads and writes. The client retries later with its key
+        # and the work is done at most once (a retry finds it answered or in progress).
+        if _busy(failure):
+            reply = _error_reply(Unavailable())
+        else:
+            runtime.logger().exception("unhandled", extra={"request_id": request_id, "route": route.key})
+            reply = _internal_error()
     except Exception:
         runtime.logger().exception("unhandled", extra={"request_id": request_id, "route": route.key})
-        reply = Reply(error_body("internal_error", "something went wrong; it is logged"), 500)
+        reply = _internal_error()
     _log(request_id, route.key, principal, reply, started)
-    return Response(_json(reply.body), status_code=reply.status, headers={**JSON_HEADERS, **reply.headers})
+    body = _json(reply.body) if reply.is_json else reply.body
+    return Response(body, status_code=reply.status, headers={"Content-Type": reply.content_type, **reply.headers})
+
+
+def _internal_error() -> Reply:
+    return Reply(error_body("internal_error", "something went wrong; it is logged"), 500)
 
 
 def _raw_body(raw: str | bytes | None) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from chalice import Blueprint, Rate
+from chalice import Blueprint, Cron, Rate
 
 bp = Blueprint(__name__)
 
@@ -36,6 +36,21 @@ def topup(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def contract_expiry(event: Any) -> dict[str, int]:
     """Enrolment requests not accepted in time give back their hold and their seat."""
     result: dict[str, int] = _module("contracts").expire_requests(event)
+    return result
+
+
+# 21:00 UTC is 09:00 in Kamchatka: guardians hear in the morning of money about to expire.
+@bp.schedule(Cron(0, 21, "*", "*", "?", "*"), name="expiry_notices")
+def expiry_notices(event: Any) -> dict[str, Any]:
+    """Tells guardians of unspent money that expires within the notice days (once per certificate and period)."""
+    result: dict[str, Any] = _module("notices").expiry_notices(event)
+    return result
+
+
+@bp.lambda_function(name="aggregates")
+def aggregates(event: dict[str, Any], context: Any) -> dict[str, int]:
+    """The reports' counters from the tables' streams (infra maps each stream here): each batch applied once."""
+    result: dict[str, int] = _module("streams").apply(event, context)
     return result
 
 

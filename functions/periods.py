@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from chalicelib.domain import errors
 from chalicelib.domain.actors import SYSTEM
 from chalicelib.domain.period import AgeNominal, Period
 from chalicelib.services import periods
 from chalicelib.services.rollover import run_topup
+from functions.apidoc import also_answers, describe
 from functions.http import Call, Reply
 from functions.schemas import OpenPeriodIn, PeriodOut
 
 
+@describe(
+    summary="Open a period with its nominal and quotas",
+    body=OpenPeriodIn,
+    returns=PeriodOut,
+    status=201,
+    refusals=(errors.PeriodExists, errors.PeriodOverlaps, errors.ConcurrentUpdate),
+    roles=("regional operator",),
+)
 def open_period(call: Call) -> Reply:
     body = call.parse(OpenPeriodIn)
     period = Period(
@@ -24,10 +34,23 @@ def open_period(call: Call) -> Reply:
     return Reply(PeriodOut.of(periods.open_period(call.ctx, call.actor, period)), 201)
 
 
+@describe(
+    summary="A period with its quotas and top-up progress",
+    returns=PeriodOut,
+    refusals=(errors.PeriodNotFound,),
+    roles=("operator",),
+)
 def get_period(call: Call) -> Reply:
     return Reply(PeriodOut.of(periods.get(call.ctx, call.actor, call.params["period_id"])))
 
 
+@also_answers(202, "The top-up stopped at its time budget and is not complete: post again to resume.")
+@describe(
+    summary="Run or resume the period's top-up",
+    returns=PeriodOut,
+    refusals=(errors.PeriodNotFound, errors.PeriodNotStarted, errors.PeriodSuperseded, errors.ConcurrentUpdate),
+    roles=("regional operator",),
+)
 def topup(call: Call) -> Reply:
     """Runs or resumes the top-up; 200 when complete, 202 when it stopped at its time budget (post again)."""
     call.actor.require_regional_operator()

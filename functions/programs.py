@@ -15,12 +15,13 @@ GET   /programs/{program_id}/ratings          anyone: scores, comments, dates; n
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from chalicelib import cursor
 from chalicelib.auth import authenticate
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal
+from chalicelib.domain.certificate import MAX_AGE, MIN_AGE
 from chalicelib.domain.money import MAX_AMOUNT_KOPECKS
 from chalicelib.domain.program import (
     ADDRESS_MAX,
@@ -38,14 +39,16 @@ from chalicelib.domain.program import (
     ProgramDraft,
     RatingSummary,
 )
+from chalicelib.domain.search import MAX_QUERY_CHARS
 from chalicelib.services import catalog, programs, ratings
 from chalicelib.storage.programs import CatalogItem, Program
 from chalicelib.storage.ratings import Rating
-from functions.http import Call, Reply
+from functions.apidoc import describe
+from functions.http import DIGITS_ONLY, Call, Query, Reply
 from functions.schemas import Out, Strict
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-PROVIDER_PAGE, RATINGS_PAGE, MAX_PAGE = 20, 20, 100
+PAGE, MAX_PAGE = 20, 100
 Kopecks = Annotated[int, Field(ge=0, le=MAX_AMOUNT_KOPECKS)]
 Age = Annotated[int, Field(ge=AGE_MIN, le=AGE_MAX)]
 Capacity = Annotated[int, Field(ge=1, le=CAPACITY_MAX)]
@@ -87,6 +90,26 @@ class RatingIn(Strict):
     contract_id: Annotated[str, Field(min_length=1, max_length=64)]
     score: Annotated[int, Field(ge=SCORE_MIN, le=SCORE_MAX)]
     comment: Annotated[str, Field(max_length=COMMENT_MAX)] | None = None
+
+
+class CatalogQueryIn(Query):
+    """The catalog's filters (all optional); any other parameter is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    municipality: str | None = None
+    direction: Direction | None = None
+    age: Annotated[int, Field(ge=MIN_AGE, le=MAX_AGE - 1), DIGITS_ONLY] | None = None
+    free_only: bool = False
+    certified_only: bool = False
+    q: Annotated[str | None, Field(max_length=MAX_QUERY_CHARS, description="Words of the title or description.")] = None
+    limit: Annotated[int, Field(ge=1, le=catalog.MAX_LIMIT), DIGITS_ONLY] = catalog.DEFAULT_LIMIT
+    cursor: Annotated[str | None, Field(description="The previous page's cursor (same filters).")] = None
+
+
+class PageQuery(Query):
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE), DIGITS_ONLY] = PAGE
+    cursor: Annotated[str | None, Field(description="The previous page's cursor.")] = None
 
 
 class RatingOut(Out):
@@ -228,6 +251,14 @@ class RatedOut(Out):
 # --- routes ----------------------------------------------------------------------------------------------------------
 
 
+@describe(
+    summary="Publish a new program (or keep it a draft)",
+    body=ProgramIn,
+    returns=ProgramOut,
+    status=201,
+    refusals=(errors.ProviderNotApproved, errors.ProviderSuspended, errors.PeriodNotFound, errors.ConcurrentUpdate),
+    roles=("provider (approved)",),
+)
 def create_program(call: Call) -> Reply:
     body = call.parse(ProgramIn)
     draft = ProgramDraft(
@@ -246,41 +277,93 @@ def create_program(call: Call) -> Reply:
     return Reply(ProgramOut.of(program), 201)
 
 
+@describe(
+    summary="The catalog: published and certified programs, filtered, in pages (follow cursor until it is null)",
+    query=CatalogQueryIn,
+    returns=CatalogOut,
+    roles=("anyone",),
+)
 def catalog_page(call: Call) -> Reply:
-    result = catalog.search(call.ctx, _catalog_query(call.query), call.query.get("cursor"))
+    query = call.parse_query(CatalogQueryIn)
+    result = catalog.search(call.ctx, _catalog_query(query), query.cursor)
     return Reply(CatalogOut(items=[CatalogItemOut.of(i) for i in result.items], cursor=result.cursor))
 
 
+@describe(
+    summary="A program (a draft: its provider only)",
+    returns=ProgramOut,
+    refusals=(errors.ProgramNotFound, errors.Unauthenticated),
+    roles=("anyone",),
+)
 def view_program(call: Call) -> Reply:
     return Reply(ProgramOut.of(programs.view(call.ctx, _caller(call), _program_id(call))))
 
 
+@describe(
+    summary="Change a program's details, price (new enrolments only), capacity or months",
+    body=ProgramPatch,
+    returns=ProgramOut,
+    refusals=(
+        errors.ProgramNotFound,
+        errors.InvalidTransition,
+        errors.CapacityBelowSeats,
+        errors.PeriodNotFound,
+        errors.ConcurrentUpdate,
+    ),
+    roles=("its provider",),
+)
 def change_program(call: Call) -> Reply:
     body = call.parse(ProgramPatch)
     changes = ProgramChanges(**body.model_dump(exclude_none=True))
     return Reply(ProgramOut.of(programs.change(call.ctx, call.actor, _program_id(call), changes)))
 
 
+@describe(
+    summary="Publish a draft",
+    returns=ProgramOut,
+    refusals=(errors.ProgramNotFound, errors.InvalidTransition, errors.ConcurrentUpdate),
+    roles=("its provider",),
+)
 def publish_program(call: Call) -> Reply:
     return Reply(ProgramOut.of(programs.publish(call.ctx, call.actor, _program_id(call))))
 
 
+@describe(
+    summary="Certify a published program for payment by certificate",
+    returns=ProgramOut,
+    refusals=(errors.ProgramNotFound, errors.InvalidTransition, errors.ConcurrentUpdate),
+    roles=("operator of its municipality",),
+)
 def certify_program(call: Call) -> Reply:
     return Reply(ProgramOut.of(programs.certify(call.ctx, call.actor, _program_id(call))))
 
 
+@describe(
+    summary="Close a program (its contracts run on)",
+    returns=ProgramOut,
+    refusals=(errors.ProgramNotFound, errors.InvalidTransition, errors.ConcurrentUpdate),
+    roles=("its provider", "operator of its municipality"),
+)
 def close_program(call: Call) -> Reply:
     return Reply(ProgramOut.of(programs.close(call.ctx, call.actor, _program_id(call))))
 
 
+@describe(
+    summary="A provider's programs in every status",
+    query=PageQuery,
+    returns=ProviderProgramsOut,
+    refusals=(errors.ProviderNotFound,),
+    roles=("the provider itself", "operator"),
+)
 def provider_programs(call: Call) -> Reply:
     provider_id = call.params["provider_id"]
     if not _ID.match(provider_id):
         raise errors.InvalidRequest("provider_id is not valid")
     secret = call.ctx.settings.cursor_secret.get_secret_value()
     scope = f"provider-programs:{provider_id}"
-    after = cursor.decode(secret, scope, call.query.get("cursor"))
-    page = programs.of_provider(call.ctx, call.actor, provider_id, _limit(call, PROVIDER_PAGE), after)
+    query = call.parse_query(PageQuery)
+    after = cursor.decode(secret, scope, query.cursor)
+    page = programs.of_provider(call.ctx, call.actor, provider_id, query.limit, after)
     return Reply(
         ProviderProgramsOut(
             provider_id=provider_id,
@@ -291,6 +374,14 @@ def provider_programs(call: Call) -> Reply:
     )
 
 
+@describe(
+    summary="Rate a program 1-5, once per contract",
+    body=RatingIn,
+    returns=RatedOut,
+    status=201,
+    refusals=(errors.ProgramNotFound, errors.NotEligibleToRate, errors.AlreadyRated, errors.ProviderNotFound),
+    roles=("parent with a contract the provider accepted",),
+)
 def rate_program(call: Call) -> Reply:
     body = call.parse(RatingIn)
     rated = ratings.rate(call.ctx, call.actor, _program_id(call), body.contract_id, body.score, body.comment)
@@ -298,10 +389,16 @@ def rate_program(call: Call) -> Reply:
     return Reply(out, 201)
 
 
+@describe(
+    summary="A program's ratings: scores, comments and dates (never who rated)",
+    query=PageQuery,
+    returns=RatingsOut,
+    refusals=(errors.ProgramNotFound, errors.Unauthenticated),
+    roles=("anyone",),
+)
 def program_ratings(call: Call) -> Reply:
-    page = ratings.list_ratings(
-        call.ctx, _caller(call), _program_id(call), _limit(call, RATINGS_PAGE), call.query.get("cursor")
-    )
+    query = call.parse_query(PageQuery)
+    page = ratings.list_ratings(call.ctx, _caller(call), _program_id(call), query.limit, query.cursor)
     return Reply(
         RatingsOut(
             program_id=page.program_id,
@@ -314,48 +411,17 @@ def program_ratings(call: Call) -> Reply:
 
 # --- parsing ---------------------------------------------------------------------------------------------------------
 
-_CATALOG_PARAMS = frozenset({"municipality", "direction", "age", "free_only", "certified_only", "q", "limit", "cursor"})
 
-
-def _catalog_query(query: dict[str, str]) -> catalog.CatalogQuery:
-    unknown = sorted(set(query) - _CATALOG_PARAMS)
-    if unknown:
-        raise errors.InvalidRequest(f"unknown query parameter(s): {', '.join(unknown)}")
-    limit = _whole(query, "limit")
+def _catalog_query(query: CatalogQueryIn) -> catalog.CatalogQuery:
     return catalog.CatalogQuery(
-        municipality=query.get("municipality") or None,
-        direction=query.get("direction") or None,
-        age=_whole(query, "age"),
-        free_only=_flag(query, "free_only"),
-        certified_only=_flag(query, "certified_only"),
-        q=query.get("q") or None,
-        limit=catalog.DEFAULT_LIMIT if limit is None else limit,
+        municipality=query.municipality,
+        direction=query.direction.value if query.direction is not None else None,
+        age=query.age,
+        free_only=query.free_only,
+        certified_only=query.certified_only,
+        q=query.q,
+        limit=query.limit,
     )
-
-
-def _whole(query: dict[str, str], name: str) -> int | None:
-    text = query.get(name)
-    if text is None or text == "":
-        return None
-    if not text.isascii() or not text.isdigit() or len(text) > 4:
-        raise errors.InvalidRequest(f"{name} must be a whole number")
-    return int(text)
-
-
-def _flag(query: dict[str, str], name: str) -> bool:
-    text = query.get(name, "false").lower()
-    if text not in ("true", "false", "1", "0"):
-        raise errors.InvalidRequest(f"{name} must be true or false")
-    return text in ("true", "1")
-
-
-def _limit(call: Call, default: int) -> int:
-    limit = _whole(call.query, "limit")
-    if limit is None:
-        return default
-    if not 1 <= limit <= MAX_PAGE:
-        raise errors.InvalidRequest(f"limit must be a whole number from 1 to {MAX_PAGE}")
-    return limit
 
 
 def _program_id(call: Call) -> str:

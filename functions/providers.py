@@ -9,7 +9,8 @@ from chalicelib.domain import errors
 from chalicelib.domain.provider import Application, Contacts, Decision, DocumentKind, ProviderKind, ProviderStatus
 from chalicelib.services import providers
 from chalicelib.storage.providers import Document, Provider
-from functions.http import Call, Reply
+from functions.apidoc import describe
+from functions.http import DIGITS_ONLY, Call, Query, Reply
 from functions.schemas import Out, Strict
 
 DEFAULT_PAGE = 20
@@ -133,9 +134,31 @@ class UploadOut(Out):
     max_bytes: int
 
 
+class DownloadOut(DocumentOut):
+    url: str
+    expires_in: int
+
+
+class QueueQuery(Query):
+    status: ProviderStatus = ProviderStatus.APPLIED
+    municipality: Annotated[
+        str | None, Field(description="The queue's municipality (a municipal operator's own by default).")
+    ] = None
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE), DIGITS_ONLY] = DEFAULT_PAGE
+    cursor: Annotated[str | None, Field(description="The previous page's cursor.")] = None
+
+
 # --- routes ----------------------------------------------------------------------------------------------------------
 
 
+@describe(
+    summary="Apply to enter the provider registry",
+    body=ApplicationIn,
+    returns=ProviderOut,
+    status=201,
+    refusals=(errors.ProviderExists,),
+    roles=("provider (its own ИНН)",),
+)
 def apply(call: Call) -> Reply:
     body = call.parse(ApplicationIn)
     application = Application(
@@ -150,16 +173,16 @@ def apply(call: Call) -> Reply:
     return Reply(ProviderOut.of(providers.apply(call.ctx, call.actor, application)), 201)
 
 
+@describe(
+    summary="The operators' queue: applications (or providers in a status) of a municipality, oldest first",
+    query=QueueQuery,
+    returns=QueueOut,
+    roles=("operator of the municipality",),
+)
 def queue(call: Call) -> Reply:
     """The operator's queue: ?status= (default applied) &municipality= &limit= &cursor=."""
-    page = providers.queue(
-        call.ctx,
-        call.actor,
-        call.query.get("municipality"),
-        _status(call.query.get("status")),
-        _limit(call.query.get("limit")),
-        call.query.get("cursor"),
-    )
+    query = call.parse_query(QueueQuery)
+    page = providers.queue(call.ctx, call.actor, query.municipality, query.status, query.limit, query.cursor)
     return Reply(
         QueueOut(
             municipality=page.municipality,
@@ -170,16 +193,37 @@ def queue(call: Call) -> Reply:
     )
 
 
+@describe(
+    summary="A provider's registry entry",
+    returns=ProviderOut,
+    refusals=(errors.ProviderNotFound,),
+    roles=("the provider itself", "operator of its municipality"),
+)
 def view(call: Call) -> Reply:
     return Reply(ProviderOut.of(providers.view(call.ctx, call.actor, call.params["provider_id"])))
 
 
+@describe(
+    summary="Approve or reject an application; suspend or reinstate a provider",
+    body=DecisionIn,
+    returns=ProviderOut,
+    refusals=(errors.ProviderNotFound, errors.InvalidTransition, errors.ConcurrentUpdate),
+    roles=("operator of its municipality",),
+)
 def decide(call: Call) -> Reply:
     body = call.parse(DecisionIn)
     provider = providers.decide_on(call.ctx, call.actor, call.params["provider_id"], body.decision, body.reason)
     return Reply(ProviderOut.of(provider))
 
 
+@describe(
+    summary="A pre-signed upload for one document",
+    body=UploadIn,
+    returns=UploadOut,
+    status=201,
+    refusals=(errors.ProviderNotFound, errors.InvalidTransition, errors.DocumentRejected),
+    roles=("the provider itself",),
+)
 def request_upload(call: Call) -> Reply:
     """A pre-signed POST: send ``upload.fields`` and then the file (as ``file``) to ``upload.url``, then confirm."""
     body = call.parse(UploadIn)
@@ -197,29 +241,24 @@ def request_upload(call: Call) -> Reply:
     )
 
 
+@describe(
+    summary="Confirm an uploaded document: checked, hashed and recorded",
+    returns=DocumentOut,
+    refusals=(errors.ProviderNotFound, errors.InvalidTransition, errors.DocumentRejected, errors.ConcurrentUpdate),
+    roles=("the provider itself",),
+)
 def confirm_document(call: Call) -> Reply:
     document = providers.confirm_document(call.ctx, call.actor, call.params["provider_id"], call.params["document_id"])
     return Reply(DocumentOut.of(document))
 
 
+@describe(
+    summary="A short-lived download link of a recorded document",
+    returns=DownloadOut,
+    refusals=(errors.ProviderNotFound,),
+    roles=("the provider itself", "operator of its municipality"),
+)
 def download(call: Call) -> Reply:
     """A short-lived download link of a recorded document."""
     link = providers.download(call.ctx, call.actor, call.params["provider_id"], call.params["document_id"])
-    return Reply({**DocumentOut.of(link.document).model_dump(), "url": link.url, "expires_in": link.expires_in})
-
-
-def _status(text: str | None) -> ProviderStatus:
-    if text is None:
-        return ProviderStatus.APPLIED
-    try:
-        return ProviderStatus(text)
-    except ValueError:
-        raise errors.InvalidRequest(f"status must be one of {', '.join(s.value for s in ProviderStatus)}") from None
-
-
-def _limit(text: str | None) -> int:
-    if text is None:
-        return DEFAULT_PAGE
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PAGE:
-        raise errors.InvalidRequest(f"limit must be a whole number from 1 to {MAX_PAGE}")
-    return int(text)
+    return Reply(DownloadOut(**DocumentOut.of(link.document).model_dump(), url=link.url, expires_in=link.expires_in))

@@ -32,7 +32,7 @@ class Route:
     # No token needed (a view may still read one, e.g. the catalog shows a provider its own unpublished programs).
     public: bool = False
     idempotency_key: Idempotency = "none"
-    # Served in the local stage only (/dev/*): tokens and the clock for trying things end to end.
+    # Served in the local stage only: /dev/* (tokens and the clock for trying things end to end) and /docs.
     local_only: bool = False
 
     @property
@@ -49,6 +49,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/periods", "periods:open_period", idempotency_key="optional"),
     Route("GET", "/periods/{period_id}", "periods:get_period"),
     Route("POST", "/periods/{period_id}/topup", "periods:topup", idempotency_key="optional"),
+    Route("PUT", "/periods/{period_id}/population", "reports:set_population", idempotency_key="optional"),
+    Route("GET", "/periods/{period_id}/population", "reports:population"),
     # Children and their certificates (parents; operators read and freeze).
     Route("POST", "/children", "certificates:register_child", idempotency_key="optional"),
     Route("GET", "/children", "certificates:list_children"),
@@ -57,6 +59,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/certificates/{certificate_id}/ledger", "certificates:ledger"),
     Route("POST", "/certificates/{certificate_id}/freeze", "certificates:freeze", idempotency_key="optional"),
     Route("POST", "/certificates/{certificate_id}/unfreeze", "certificates:unfreeze", idempotency_key="optional"),
+    Route("GET", "/certificates/{certificate_id}/statement", "statements:statement"),
+    Route("POST", "/certificates/{certificate_id}/merge", "duplicates:merge", idempotency_key="optional"),
     # The provider registry: applications, documents, decisions.
     Route("POST", "/providers", "providers:apply", idempotency_key="optional"),
     Route("GET", "/providers", "providers:queue"),
@@ -89,15 +93,34 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/contracts/{contract_id}/decline", "contracts:decline", idempotency_key="optional"),
     Route("POST", "/contracts/{contract_id}/cancel", "contracts:cancel", idempotency_key="optional"),
     Route("POST", "/contracts/{contract_id}/charges", "contracts:charge", idempotency_key="in_transaction"),
+    # Objections to charges.
+    Route(
+        "POST",
+        "/contracts/{contract_id}/charges/{month}/objection",
+        "objections:file_objection",
+        idempotency_key="optional",
+    ),
+    Route("GET", "/objections", "objections:listing"),
+    Route("GET", "/objections/{objection_id}", "objections:view"),
+    Route("POST", "/objections/{objection_id}/decision", "objections:decide", idempotency_key="optional"),
+    # Operators' reports (JSON, or CSV with format=csv).
+    Route("GET", "/reports/coverage", "reports:coverage"),
+    Route("GET", "/reports/spending", "reports:spending"),
+    Route("GET", "/reports/quota", "reports:quota"),
+    Route("GET", "/reports/expired", "reports:expired"),
     # The local stage's helpers.
     Route("POST", "/dev/token", "dev:token", public=True, local_only=True),
     Route("POST", "/dev/clock", "dev:set_clock", public=True, local_only=True),
     Route("DELETE", "/dev/clock", "dev:reset_clock", public=True, local_only=True),
+    # The API's contract (built from this table and the views' models), and its interactive page (local stage).
+    Route("GET", "/openapi.json", "docs:openapi_document", public=True),
+    Route("GET", "/docs", "docs:page", public=True, local_only=True),
+    Route("GET", "/docs/assets/{name}", "docs:asset", public=True, local_only=True),
 )
 
 
 def routes(*, local: bool) -> tuple[Route, ...]:
-    """The routes a stage serves: ``/dev/*`` only in the local stage."""
+    """The routes a stage serves: ``/dev/*`` and ``/docs`` only in the local stage."""
     return tuple(route for route in ROUTES if local or not route.local_only)
 
 

@@ -19,7 +19,8 @@ from chalicelib.storage.models import TABLES
 
 GET, PUT, UPDATE, DELETE = "GetItem", "PutItem", "UpdateItem", "DeleteItem"
 CHECK, QUERY, SCAN = "ConditionCheckItem", "Query", "Scan"
-ACTIONS = frozenset({GET, PUT, UPDATE, DELETE, CHECK, QUERY, SCAN})
+BATCH_GET = "BatchGetItem"  # its own IAM action, unlike TransactGetItems (authorised as GetItem per item)
+ACTIONS = frozenset({GET, PUT, UPDATE, DELETE, CHECK, QUERY, SCAN, BATCH_GET})
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,10 @@ PROVIDER_DECISION: Access = {"providers": on(GET, UPDATE)}
 # services.certificates.reconcile: the certificate and its whole ledger (a Query on the table's partition).
 RECONCILE: Access = {"certificates": on(GET), "ledger": on(QUERY)}
 
+# services.reports: the counters (storage.aggregates.read: BatchGetItem; query: Query on a partition), the children
+# population (PutItem, in one transaction), the quota items of a period (storage.aggregates.quotas: GetItem, Query).
+REPORTS: Access = {"aggregates": on(BATCH_GET, QUERY, PUT), "periods": on(GET, QUERY)}
+
 # Every HTTP route (functions/*.py through functions/http.py), by table.
 HTTP: Access = combine(
     CALENDAR,
@@ -109,6 +114,7 @@ HTTP: Access = combine(
     PROVIDER_DECISION,
     # POST /periods/{id}/topup runs the job in the request (an operator's "run now"): the one Scan of this function.
     TOPUP_JOB,
+    REPORTS,
     {
         # storage.certificates: issue (PutItem), of_guardian (by_guardian); storage.money: funding, hold, charge,
         # release and check_usable (ConditionCheckItem) in transactions; TransactGetItems at enrolment (GetItem).
@@ -134,6 +140,20 @@ HTTP: Access = combine(
         "contracts": on(GET, PUT, UPDATE, indexes=("by_guardian", "by_provider")),
         # storage.ratings: rate (PutItem in a transaction), page (Query on the program's partition).
         "ratings": on(PUT, QUERY),
+        # storage.certificates.issue / claim_identity: the child's identity in the registration's (and a merge's)
+        # transaction; its old image explains a duplicate. storage.duplicates: a merge reads the duplicate's open
+        # contracts (contracts by_certificate) and moves money with storage.money.add_merge (quota item: periods).
+        "identities": on(UPDATE),
+        # storage.objections: filing (PutItem), get, deciding (UpdateItem), the parent's, provider's and operators'
+        # lists; storage.objections.charged_at reads the charge's ledger entry (GetItem).
+        "objections": on(GET, PUT, UPDATE, indexes=("by_guardian", "by_provider", "by_queue")),
+    },
+    # Objections and merges: the contract's month marked, the reversal (certificate update or check, ledger entry);
+    # the statement: the certificate's ledger (Query), the contracts and providers it names (BatchGetItem).
+    {
+        "contracts": on(GET, UPDATE, BATCH_GET, indexes=("by_certificate",)),
+        "ledger": on(GET, QUERY),
+        "providers": on(GET, BATCH_GET),
     },
 )
 
@@ -147,11 +167,30 @@ ADMIN: Access = combine(
     ROLLOVER,
     PROVIDER_DECISION,
     {"certificates": on(SCAN)},  # storage.certificates.all_ids (reconcile_all)
+    # backfill_identities: storage.duplicates.living_certificates (the Scan above), then each certificate's
+    # identity claimed in a transaction (storage.certificates.backfill_identity: UpdateItem).
+    {"identities": on(UPDATE)},
 )
 
 # functions/contracts.py contract_expiry -> services.contracts.expire_requests: a Scan of the requests past their
 # answer date, then each one ended (storage.contracts.requests_due, commit_end).
 CONTRACT_EXPIRY: Access = combine({"contracts": on(SCAN)}, END_CONTRACT)
+
+
+# functions/notices.py expiry_notices -> services.notices.send_expiry_notices: a Scan of funded certificates with
+# money left and no notice yet, and the conditional mark set (or given back) on each (storage.notices).
+EXPIRY_NOTICES: Access = combine(CALENDAR, {"certificates": on(SCAN, UPDATE)})
+
+# functions/streams.py aggregates -> services.streams.consume: what the changes need to know (storage.aggregates.
+# dimensions: a certificate's municipality, a contract's program and provider, a program's direction; BatchGetItem),
+# the active-contract counts (BatchGetItem), and each group's transaction (markers: PutItem; counters: UpdateItem).
+# Its streams, and the on-failure queue, are granted by infra/template.py.
+AGGREGATES: Access = {
+    "certificates": on(BATCH_GET),
+    "contracts": on(BATCH_GET),
+    "programs": on(BATCH_GET),
+    "aggregates": on(BATCH_GET, PUT, UPDATE),
+}
 
 
 @dataclass(frozen=True)
@@ -163,15 +202,21 @@ class FunctionAccess:
     documents: bool = False
     # Creates the one-time EventBridge Scheduler schedule of a period's start, run by the top-up function.
     period_schedules: bool = False
+    # Tells parents (chalicelib.notifications): events:PutEvents on the stage's notification bus.
+    notifications: bool = False
 
 
 # Keyed by the Chalice function name (``api_handler`` serves every route).
 FUNCTIONS: dict[str, FunctionAccess] = {
-    "api_handler": FunctionAccess(HTTP, documents=True, period_schedules=True),
+    # Charges, releases and objection decisions are told to the parent.
+    "api_handler": FunctionAccess(HTTP, documents=True, period_schedules=True, notifications=True),
     "topup": FunctionAccess(TOPUP_JOB),
     "topup_sweep": FunctionAccess(TOPUP_JOB),
-    "contract_expiry": FunctionAccess(CONTRACT_EXPIRY),
+    # An expired request's hold released is told to the parent.
+    "contract_expiry": FunctionAccess(CONTRACT_EXPIRY, notifications=True),
     "admin": FunctionAccess(ADMIN, period_schedules=True),
+    "expiry_notices": FunctionAccess(EXPIRY_NOTICES, notifications=True),
+    "aggregates": FunctionAccess(AGGREGATES),
 }
 
 

@@ -57,6 +57,9 @@ def table_resources(prefix: str) -> dict[str, Any]:
             properties["LocalSecondaryIndexes"] = [_index(i) for i in schema["local_secondary_indexes"]]
         if schema["ttl_attribute"]:
             properties["TimeToLiveSpecification"] = {"AttributeName": schema["ttl_attribute"], "Enabled": True}
+        if schema.get("stream_view_type"):
+            # Consumed by the ``aggregates`` function (the operators' reports; infra/template.py maps it).
+            properties["StreamSpecification"] = {"StreamViewType": schema["stream_view_type"]}
         resources[_logical_id(base)] = {
             "Type": "AWS::DynamoDB::Table",
             "DeletionPolicy": "Retain",

@@ -28,6 +28,8 @@ from typing import Any
 
 from chalice.utils import to_cfn_resource_name
 
+from chalicelib.storage.aggregates import STREAM_FILTERS
+from chalicelib.storage.tables import table_schemas
 from infra import access, metrics
 from infra.tables import table_logical_id, table_resources
 
@@ -175,6 +177,31 @@ def schedule_statements(stage: Stage) -> list[Json]:
     ]
 
 
+NOTIFICATION_BUS = "NotificationBus"
+
+
+def notification_bus(stage: Stage) -> Json:
+    """The bus parents' notifications are published to (chalicelib/notifications.py); the apps that tell parents
+    (push, e-mail, the cabinet) subscribe with rules of their own."""
+    return {
+        NOTIFICATION_BUS: {
+            "Type": "AWS::Events::EventBus",
+            "Properties": {"Name": f"{stage.prefix}-notifications"},
+        }
+    }
+
+
+def notification_statements() -> list[Json]:
+    return [
+        {
+            "Sid": "TellParents",
+            "Effect": "Allow",
+            "Action": ["events:PutEvents"],
+            "Resource": _get_arn(NOTIFICATION_BUS),
+        }
+    ]
+
+
 def function_role(stage: Stage, function: str) -> Json:
     grant = access.FUNCTIONS[function]
     statements = table_statements(grant.tables)
@@ -190,6 +217,10 @@ def function_role(stage: Stage, function: str) -> Json:
         statements.extend(document_statements())
     if grant.period_schedules:
         statements.extend(schedule_statements(stage))
+    if grant.notifications:
+        statements.extend(notification_statements())
+    if function == STREAM_CONSUMER:
+        statements.extend(stream_statements())
     return {
         "Type": "AWS::IAM::Role",
         "Properties": {
@@ -227,6 +258,9 @@ def _environment(stage: Stage, function: str) -> Json:
                 "PFDO_CURSOR_SECRET": {"Fn::Sub": "{{resolve:secretsmanager:${CursorSecret}:SecretString}}"},
             }
         )
+    if grant.notifications:
+        # Ref of an event bus is its name, which PutEvents takes.
+        variables["PFDO_NOTIFICATION_BUS"] = {"Ref": NOTIFICATION_BUS}
     if grant.period_schedules:
         variables.update(
             {
@@ -486,6 +520,115 @@ def period_schedules(stage: Stage) -> Json:
     }
 
 
+# --- the reports' stream consumer ------------------------------------------------------------------------------------
+
+STREAM_CONSUMER = "aggregates"
+STREAM_FAILURES = "AggregatesFailedBatches"
+# Lambda's batch of stream records: the consumer packs it into transactions of 100 items (services/streams.py).
+STREAM_BATCH_SIZE = 1000
+STREAM_RETRIES = 10
+# A record is never older than the stream keeps it (24 h); past that Lambda could not read it anyway.
+STREAM_RECORD_AGE_SECONDS = 86400
+
+
+def consumed_tables() -> list[str]:
+    """The tables whose streams the reports read (the models that declare a stream)."""
+    return [base for base, schema in table_schemas().items() if schema.get("stream_view_type")]
+
+
+def stream_statements() -> list[Json]:
+    """Reading the consumed streams, and sending a batch given up on to the on-failure queue."""
+    tables = consumed_tables()
+    return [
+        {
+            "Sid": "ReadTableStreams",
+            "Effect": "Allow",
+            "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+            "Resource": [{"Fn::GetAtt": [table_logical_id(base), "StreamArn"]} for base in tables],
+        },
+        {
+            "Sid": "ListTableStreams",
+            "Effect": "Allow",
+            "Action": ["dynamodb:ListStreams"],
+            "Resource": [{"Fn::Sub": f"${{{table_logical_id(base)}.Arn}}/stream/*"} for base in tables],
+        },
+        {
+            "Sid": "FailedStreamBatches",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": _get_arn(STREAM_FAILURES),
+        },
+    ]
+
+
+def stream_consumer(stage: Stage) -> Json:
+    """One event source mapping per consumed stream, into the ``aggregates`` function.
+
+    The consumer applies a batch exactly once however often it comes (markers, storage/aggregates.py), so Lambda may
+    retry freely: a failing batch is split in halves to isolate a bad record, retried ``STREAM_RETRIES`` times, then
+    its description (shard, sequence numbers) goes to the on-failure queue, whose depth alarms; replay it from the
+    stream within 24 h. One batch per shard at a time (ParallelizationFactor 1), in order. Filters spare the
+    invocations for writes that change no figure.
+    """
+    function = function_id(STREAM_CONSUMER)
+    resources: Json = {
+        STREAM_FAILURES: {
+            "Type": "AWS::SQS::Queue",
+            # What it holds points into the stream, which keeps records 24 h: nothing to keep past the stack.
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "QueueName": f"{stage.prefix}-aggregates-failed-batches",
+                "MessageRetentionPeriod": 14 * 86400,
+                "SqsManagedSseEnabled": True,
+            },
+        },
+        f"{STREAM_FAILURES}Alarm": _alarm(
+            "The reports' consumer gave up on a stream batch: the reports miss it until it is replayed (the message "
+            "names the shard and sequence numbers)",
+            {
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [STREAM_FAILURES, "QueueName"]}}],
+                "Statistic": "Maximum",
+            },
+            0,
+        ),
+        "AggregatesIteratorAgeAlarm": _alarm(
+            "The reports trail the data by more than 10 minutes (the consumer is failing or too slow)",
+            {
+                "Namespace": "AWS/Lambda",
+                "MetricName": "IteratorAge",
+                "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": function}}],
+                "Statistic": "Maximum",
+            },
+            600_000,
+        ),
+    }
+    for base in consumed_tables():
+        resources[f"{_camel(base)}StreamMapping"] = {
+            "Type": "AWS::Lambda::EventSourceMapping",
+            # The role must be able to read the stream before Lambda starts polling it.
+            "DependsOn": [role_id(STREAM_CONSUMER)],
+            "Properties": {
+                "FunctionName": {"Ref": function},
+                "EventSourceArn": {"Fn::GetAtt": [table_logical_id(base), "StreamArn"]},
+                "StartingPosition": "TRIM_HORIZON",
+                "BatchSize": STREAM_BATCH_SIZE,
+                "MaximumBatchingWindowInSeconds": 1,
+                "ParallelizationFactor": 1,
+                "BisectBatchOnFunctionError": True,
+                "MaximumRetryAttempts": STREAM_RETRIES,
+                "MaximumRecordAgeInSeconds": STREAM_RECORD_AGE_SECONDS,
+                "DestinationConfig": {"OnFailure": {"Destination": _get_arn(STREAM_FAILURES)}},
+            },
+        }
+        if base in STREAM_FILTERS:
+            patterns = [{"Pattern": json.dumps(pattern)} for pattern in STREAM_FILTERS[base]]
+            resources[f"{_camel(base)}StreamMapping"]["Properties"]["FilterCriteria"] = {"Filters": patterns}
+    return resources
+
+
 # --- alarms and dashboard --------------------------------------------------------------------------------------------
 
 
@@ -722,10 +865,13 @@ def merge_template(stage: Stage) -> Json:
         documents_bucket(),
         cursor_secret(stage),
         period_schedules(stage),
+        notification_bus(stage),
         alarms(stage),
         dashboard(stage),
     ):
         resources.update(part)
+    if STREAM_CONSUMER in stage.functions:
+        resources.update(stream_consumer(stage))
     return {
         "Description": f"ПФДО functions, stage {stage.name}: generated by infra/template.py (make package)",
         "Parameters": PARAMETERS,

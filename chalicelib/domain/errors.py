@@ -19,6 +19,11 @@ class DomainError(Exception):
     def message(self) -> str:
         return str(self.args[0])
 
+    @property
+    def details(self) -> dict[str, str] | None:
+        """What a client may read besides the message (never another family's data)."""
+        return None
+
 
 class InvalidRequest(DomainError):
     """The request is not valid."""
@@ -32,6 +37,13 @@ class InvalidJson(DomainError):
 
     code = "invalid_json"
     status = 400
+
+
+class NotAcceptable(DomainError):
+    """The answer's media type is not one the request's Accept header allows."""
+
+    code = "not_acceptable"
+    status = 406
 
 
 class Unauthenticated(DomainError):
@@ -298,3 +310,54 @@ class OverPrice(DomainError):
 
     code = "over_price"
     status = 422
+
+
+class DuplicateChild(DomainError):
+    """This child already holds a living certificate in the region."""
+
+    code = "duplicate_child"
+
+    def __init__(self, municipality: str) -> None:
+        # Only the municipality of the existing certificate: never the other family's data.
+        super().__init__(f"this child already holds a certificate, issued in {municipality}")
+        self.municipality = municipality
+
+    @property
+    def details(self) -> dict[str, str] | None:
+        return {"municipality": self.municipality}
+
+
+class MergeRefused(DomainError):
+    """These certificates cannot be merged as they are."""
+
+    code = "merge_refused"
+
+
+class ObjectionNotFound(NotFound):
+    """No such objection (or not one of yours)."""
+
+    code = "objection_not_found"
+
+
+class NotCharged(DomainError):
+    """This month of the contract was not charged: there is nothing to object to."""
+
+    code = "not_charged"
+
+
+class ObjectionWindowClosed(DomainError):
+    """The time to object to this charge has passed."""
+
+    code = "objection_window_closed"
+
+
+class AlreadyObjected(DomainError):
+    """This charge has already been objected to."""
+
+    code = "already_objected"
+
+
+class ObjectionDecided(DomainError):
+    """The objection has already been decided."""
+
+    code = "objection_decided"

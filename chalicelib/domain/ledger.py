@@ -6,6 +6,15 @@ Keys, per certificate:
     hold#{contract}               the contract's reservation
     release#{contract}            what was still held when the contract ended
     charge#{contract}#{YYYY-MM}   the provider's charge for one month
+    reversal#{contract}#{YYYY-MM} an upheld objection voids that charge (the charge entry stays)
+    transfer_out#{to}#{period}    a merged duplicate's available money leaves it for certificate ``to``
+    transfer_in#{from}#{period}   ... and arrives on the surviving certificate, in the same transaction
+
+Conservation (I2), ``credited = available + held + spent + expired``, holds entry by entry: every kind moves its
+amount between two fields of one side, or changes ``credited`` together with ``available``. A reversal takes the
+amount back out of ``spent``: to ``available`` while its period is the certificate's running one, to ``expired`` when
+that period's money has already expired. A merge transfer is a credit moved between certificates: ``credited`` and
+``available`` fall on the duplicate and rise on the survivor by the same amount, so the region's total is unchanged.
 
 The balances on the certificate are a cache of the ledger: ``replay`` recomputes them, and ``reconcile`` (in the
 services) compares the two.
@@ -26,6 +35,10 @@ class EntryKind(str, enum.Enum):
     HOLD = "hold"  # резервирование по договору
     RELEASE = "release"  # снятие резерва
     CHARGE = "charge"  # списание за месяц
+    REVERSAL = "reversal"  # сторно списания по удовлетворённой претензии: spent -> available
+    REVERSAL_EXPIRED = "reversal_expired"  # сторно после конца периода: spent -> expired (the money has lapsed)
+    TRANSFER_OUT = "transfer_out"  # перенос остатка с закрытого дубликата
+    TRANSFER_IN = "transfer_in"  # зачисление остатка дубликата
 
 
 def credit_key(period_id: str) -> str:
@@ -46,6 +59,19 @@ def release_key(contract_id: str) -> str:
 
 def charge_key(contract_id: str, month: str) -> str:
     return f"charge#{contract_id}#{month}"
+
+
+def reversal_key(contract_id: str, month: str) -> str:
+    """One reversal per contract-month, whichever way the money goes back (a month is never charged twice)."""
+    return f"reversal#{contract_id}#{month}"
+
+
+def transfer_out_key(to_certificate: str, period_id: str) -> str:
+    return f"transfer_out#{to_certificate}#{period_id}"
+
+
+def transfer_in_key(from_certificate: str, period_id: str) -> str:
+    return f"transfer_in#{from_certificate}#{period_id}"
 
 
 @dataclass(frozen=True)
@@ -70,6 +96,10 @@ _EFFECTS: dict[EntryKind, tuple[tuple[str, int], ...]] = {
     EntryKind.HOLD: (("available", -1), ("held", 1)),
     EntryKind.RELEASE: (("held", -1), ("available", 1)),
     EntryKind.CHARGE: (("held", -1), ("spent", 1)),
+    EntryKind.REVERSAL: (("spent", -1), ("available", 1)),
+    EntryKind.REVERSAL_EXPIRED: (("spent", -1), ("expired", 1)),
+    EntryKind.TRANSFER_OUT: (("credited", -1), ("available", -1)),
+    EntryKind.TRANSFER_IN: (("credited", 1), ("available", 1)),
 }
 
 

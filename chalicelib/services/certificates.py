@@ -17,6 +17,7 @@ from chalicelib.domain.certificate import (
     require_certificate_number,
     valid_until,
 )
+from chalicelib.domain.duplicates import child_identity
 from chalicelib.domain.ledger import LedgerEntry, replay
 from chalicelib.domain.period import MUNICIPALITY, Period
 from chalicelib.domain.rollover import needs_rollover
@@ -90,7 +91,9 @@ def register_child(ctx: Context, actor: Principal, full_name: str, birth_date: d
     if not MUNICIPALITY.match(municipality):
         raise errors.InvalidRequest("municipality must be a lower-case code")
     check_registrable(birth_date, ctx.today())
-    return store.issue(actor.sub, municipality, name, birth_date, money.utc_stamp(ctx.now()))
+    # One living certificate per child in the region (409 duplicate_child naming only its municipality).
+    identity = child_identity(ctx.settings.region_code, name, birth_date)
+    return store.issue(actor.sub, municipality, name, birth_date, money.utc_stamp(ctx.now()), identity)
 
 
 def list_children(ctx: Context, actor: Principal) -> list[Certificate]:
@@ -101,6 +104,9 @@ def list_children(ctx: Context, actor: Principal) -> list[Certificate]:
 def view(ctx: Context, actor: Principal, certificate_id: str) -> Certificate:
     """The certificate in its current period: one GetItem (plus the rollover, once, on the first read after a period
     has begun)."""
+    if actor.role is Role.PROVIDER:
+        # Refused before the read, so that an issued number and an unknown one get the same answer.
+        raise errors.Forbidden("providers do not read certificates")
     certificate = _readable(actor, store.get(require_certificate_number(certificate_id)))
     return ensure_current(ctx, certificate)
 

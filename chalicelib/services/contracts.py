@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from chalicelib import notifications
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.certificate import CertificateStatus, refuse_money_movement
@@ -20,6 +21,7 @@ from chalicelib.domain.contract import (
     new_contract_id,
 )
 from chalicelib.domain.period import Month, Period
+from chalicelib.notifications import Notice, Notifier
 from chalicelib.services.certificates import ensure_current
 from chalicelib.services.context import Context
 from chalicelib.storage import contracts as store
@@ -117,15 +119,21 @@ def accept(ctx: Context, actor: Principal, contract_id: str) -> Contract:
     return store.commit_accept(contract, ctx.now(), actor.sub)
 
 
-def decline(ctx: Context, actor: Principal, contract_id: str, reason: str) -> Contract:
-    """The provider refuses a request: its hold and its seat are released."""
+def decline(
+    ctx: Context, actor: Principal, contract_id: str, reason: str, notifier: Notifier | None = None
+) -> Contract:
+    """The provider refuses a request: its hold and its seat are released (the guardian is told)."""
     contract = _own_contract_as_provider(actor, contract_id)
     if contract.status is not ContractStatus.REQUESTED:
         raise errors.InvalidTransition(f"the contract is {contract.status.value}")
-    return _end(ctx, contract, ContractStatus.DECLINED, reason, actor.sub, expect=(ContractStatus.REQUESTED,))
+    return _end(
+        ctx, contract, ContractStatus.DECLINED, reason, actor.sub, expect=(ContractStatus.REQUESTED,), notifier=notifier
+    )
 
 
-def cancel(ctx: Context, actor: Principal, contract_id: str, reason: str | None) -> Contract:
+def cancel(
+    ctx: Context, actor: Principal, contract_id: str, reason: str | None, notifier: Notifier | None = None
+) -> Contract:
     """The parent or the provider ends the contract: what is still held is released, what was charged stays."""
     contract = store.get(contract_id)
     if actor.role is Role.PARENT and contract.guardian_sub == actor.sub:
@@ -136,7 +144,7 @@ def cancel(ctx: Context, actor: Principal, contract_id: str, reason: str | None)
     else:
         actor.require(Role.PARENT, Role.PROVIDER)
         raise errors.ContractNotFound()
-    return _end(ctx, contract, ContractStatus.CANCELLED, reason, actor.sub, expect=OPEN)
+    return _end(ctx, contract, ContractStatus.CANCELLED, reason, actor.sub, expect=OPEN, notifier=notifier)
 
 
 def _end(
@@ -146,19 +154,40 @@ def _end(
     reason: str | None,
     actor: str,
     expect: tuple[ContractStatus, ...],
+    notifier: Notifier | None = None,
 ) -> Contract:
     for attempt in range(END_ATTEMPTS):
         if contract.status not in expect:
             raise errors.InvalidTransition(f"the contract is {contract.status.value}")
         try:
-            return store.commit_end(contract, status, reason, ctx.now(), actor)
+            ended = store.commit_end(contract, status, reason, ctx.now(), actor)
         except errors.ConcurrentUpdate:
             backoff(attempt)
             contract = store.get(contract.contract_id)
+            continue
+        if contract.remaining_hold > 0:
+            # After the commit: a failure to tell is logged and counted, never an error of the ending.
+            told = notifier or notifications.for_settings(ctx.settings)
+            notifications.tell(told, [released_notice(contract, status)])
+        return ended
     raise errors.ConcurrentUpdate("the contract kept changing; retry")
 
 
-def expire_requests(ctx: Context) -> int:
+def released_notice(contract: Contract, status: ContractStatus) -> Notice:
+    return Notice(
+        notifications.HOLD_RELEASED,
+        contract.certificate_id,
+        contract.guardian_sub,
+        {
+            "contract_id": contract.contract_id,
+            "program_id": contract.program_id,
+            "amount": contract.remaining_hold,
+            "reason": status.value,
+        },
+    )
+
+
+def expire_requests(ctx: Context, notifier: Notifier | None = None) -> int:
     """Releases the hold and the seat of every request not accepted in time (the scheduled sweep)."""
     expired = 0
     stamp = money.utc_stamp(ctx.now())
@@ -171,6 +200,7 @@ def expire_requests(ctx: Context) -> int:
                 "not accepted in time",
                 "system:expiry",
                 expect=(ContractStatus.REQUESTED,),
+                notifier=notifier,
             )
             expired += 1
         except errors.InvalidTransition:
@@ -193,6 +223,7 @@ def charge(
     month_text: str,
     amount: int,
     answer: Callable[[Charge], Any] | None = None,
+    notifier: Notifier | None = None,
 ) -> Charge:
     """The provider charges one month of an active contract: one TransactWriteItems, no read before it.
 
@@ -217,7 +248,20 @@ def charge(
         actor.sub,
         answer=None if answer is None else answer(receipt),
     )
+    # After the commit, from what is in hand (a charge reads nothing: still one round trip). A failure to tell is
+    # logged and counted; the charge stands and its answer is a success.
+    notifications.tell(notifier or notifications.for_settings(ctx.settings), [charged_notice(receipt, certificate_id)])
     return receipt
+
+
+def charged_notice(receipt: Charge, certificate_id: str) -> Notice:
+    """Addressed by certificate: the charge never reads the contract, so its guardian is looked up downstream."""
+    return Notice(
+        notifications.CHARGE_MADE,
+        certificate_id,
+        None,
+        {"contract_id": receipt.contract_id, "month": receipt.month, "amount": receipt.amount},
+    )
 
 
 def _period_of(ctx: Context, month: Month) -> Period | None:

@@ -169,7 +169,7 @@ def _read(program: Program | None) -> Program:
 
 
 def publish(ctx: Context, actor: Principal, program_id: str) -> Program:
-    """draft -> published (the owner)."""
+    """draft -> published (the owner, while approved: a suspended provider puts nothing new in the catalog)."""
     return _move(ctx, actor, program_id, Action.PUBLISH)
 
 
@@ -190,6 +190,8 @@ def _move(ctx: Context, actor: Principal, program_id: str, action: Action) -> Pr
     except errors.Forbidden:
         visible(actor, program)
         raise
+    if action is Action.PUBLISH:
+        provider_store.require_approved(program.provider_id)  # as create() does: only an approved provider publishes
     target = next_status(action, program.status)
     return store.move(program, target, utc_stamp(ctx.now()), actor.sub)
 

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.domain import errors
 from chalicelib.domain.certificate import Balance, CertificateStatus, new_certificate_number, valid_until
 from chalicelib.domain.rollover import CertificateSnapshot
-from chalicelib.storage.models import CertificateRecord
+from chalicelib.storage.models import CertificateRecord, IdentityRecord
+from chalicelib.storage.transactions import Transaction, fail_with, image_string
 
 ISSUE_ATTEMPTS = 5
 
@@ -34,6 +35,7 @@ class Certificate:
     balance: Balance
     open_holds: dict[str, int]
     version: int
+    merged_into: str | None = None
 
     @property
     def snapshot(self) -> CertificateSnapshot:
@@ -71,11 +73,57 @@ def _from_record(record: CertificateRecord) -> Certificate:
         ),
         open_holds={contract: int(amount) for contract, amount in record.open_holds.as_dict().items()},
         version=int(record.version),
+        merged_into=record.merged_into,
     )
 
 
-def issue(guardian_sub: str, municipality: str, full_name: str, birth_date: date, issued_at: str) -> Certificate:
-    """Writes a new accounting certificate under a fresh number (retrying the rare collision)."""
+class _NumberTaken(errors.ConcurrentUpdate):
+    """The random certificate number is taken: draw another."""
+
+
+class IdentityHeld(errors.DomainError):
+    """The child's identity item names another certificate."""
+
+    def __init__(self, certificate_id: str, municipality: str) -> None:
+        super().__init__("the child already holds a certificate")
+        self.certificate_id = certificate_id
+        self.municipality = municipality
+
+
+def _identity_held(image: dict[str, Any] | None) -> Exception:
+    if image is None:  # deleted between the condition and its explanation: the next attempt claims it
+        return errors.ConcurrentUpdate("the child's registration changed; retry")
+    return IdentityHeld(image_string(image, "certificate_id") or "", image_string(image, "municipality") or "")
+
+
+def claim_identity(
+    tx: Transaction, identity: str, certificate_id: str, municipality: str, at: str, taken_over: tuple[str, ...] = ()
+) -> None:
+    """The child's identity names ``certificate_id``: written only if it is new or names one of ``taken_over``
+    (a closed certificate, or both sides of a merge); otherwise the transaction fails with who holds it."""
+    ID = IdentityRecord
+    free = ID.identity.does_not_exist()
+    if taken_over:
+        free = free | ID.certificate_id.is_in(*taken_over)
+    tx.update(
+        ID(identity=identity),
+        [ID.certificate_id.set(certificate_id), ID.municipality.set(municipality), ID.registered_at.set(at)],
+        free,
+        _identity_held,
+        want_old_image=True,
+    )
+
+
+def issue(
+    guardian_sub: str, municipality: str, full_name: str, birth_date: date, issued_at: str, identity: str
+) -> Certificate:
+    """Writes a new accounting certificate under a fresh number (retrying the rare collision), claiming the child's
+    identity in the same transaction: two registrations of one child, however close, make one certificate.
+
+    Raises ``DuplicateChild`` (naming only the municipality) while the identity names a living certificate; the
+    identity of a closed one is taken over.
+    """
+    closed: tuple[str, ...] = ()
     for _ in range(ISSUE_ATTEMPTS):
         record = CertificateRecord(
             certificate_id=new_certificate_number(),
@@ -89,14 +137,48 @@ def issue(guardian_sub: str, municipality: str, full_name: str, birth_date: date
             open_holds={},
             version=0,
         )
+        tx = Transaction()
+        tx.put(record, CertificateRecord.certificate_id.does_not_exist(), fail_with(_NumberTaken()))
+        claim_identity(tx, identity, record.certificate_id, municipality, issued_at, closed)
         try:
-            record.save(condition=CertificateRecord.certificate_id.does_not_exist())
-        except PutError as failure:
-            if failure.cause_response_code == "ConditionalCheckFailedException":
-                continue
-            raise
+            tx.commit()
+        except _NumberTaken:
+            continue
+        except IdentityHeld as held:
+            if held.certificate_id in closed or not _is_closed(held.certificate_id):
+                raise errors.DuplicateChild(held.municipality) from None
+            closed = (held.certificate_id,)  # a closed certificate frees the identity: take it over
+            continue
         return _from_record(record)
     raise errors.ConcurrentUpdate("could not allocate a certificate number; retry")
+
+
+def _is_closed(certificate_id: str) -> bool:
+    try:
+        return CertificateRecord.get(certificate_id, consistent_read=True).status == CertificateStatus.CLOSED.value
+    except DoesNotExist:
+        return True  # an identity naming no certificate is free as well
+
+
+def identity_holder(identity: str) -> str | None:
+    """The certificate an identity names (None when the identity is free)."""
+    try:
+        return str(IdentityRecord.get(identity, consistent_read=True).certificate_id)
+    except DoesNotExist:
+        return None
+
+
+def backfill_identity(identity: str, certificate: Certificate, at: str) -> str | None:
+    """Claims the identity of a certificate issued before identities existed; returns the certificate that holds
+    it when another one does (a duplicate for an operator to merge), None when it is this one's now."""
+    tx = Transaction()
+    own = certificate.certificate_id
+    claim_identity(tx, identity, own, certificate.municipality, at, (own,))
+    try:
+        tx.commit()
+    except IdentityHeld as held:
+        return held.certificate_id
+    return None
 
 
 def get(certificate_id: str, *, consistent: bool = True) -> Certificate:

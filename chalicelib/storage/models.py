@@ -17,6 +17,7 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
+from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE, STREAM_NEW_IMAGE
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
@@ -41,6 +42,8 @@ class CertificateRecord(Model):
     class Meta:
         table_name = "certificates"
         billing_mode = "PAY_PER_REQUEST"
+        # Read by the reports' consumer (services/streams.py): issued and closed certificates per municipality.
+        stream_view_type = STREAM_NEW_AND_OLD_IMAGE
 
     certificate_id = UnicodeAttribute(hash_key=True)
     status = UnicodeAttribute()
@@ -65,8 +68,30 @@ class CertificateRecord(Model):
     # While frozen: the status to return to, and why (operator hold).
     frozen_from = UnicodeAttribute(null=True)
     frozen_reason = UnicodeAttribute(null=True)
+    # Closed as a duplicate: the certificate its money and its identity went to, and when.
+    merged_into = UnicodeAttribute(null=True)
+    closed_at = UnicodeAttribute(null=True)
+    # The period whose coming expiry the guardian was told of (the daily notice job's exactly-once marker).
+    expiry_notice_period = UnicodeAttribute(null=True)
 
     by_guardian = ByGuardian()
+
+
+class IdentityRecord(Model):
+    """One living certificate per child in the region: the key is a digest of the normalised full name and birth
+    date (domain.duplicates.child_identity), put with ``attribute_not_exists`` in the certificate's own transaction.
+
+    Holds no name: the digest, the certificate, and its municipality (all a duplicate registration is told).
+    """
+
+    class Meta:
+        table_name = "identities"
+        billing_mode = "PAY_PER_REQUEST"
+
+    identity = UnicodeAttribute(hash_key=True)
+    certificate_id = UnicodeAttribute()
+    municipality = UnicodeAttribute()
+    registered_at = UnicodeAttribute()
 
 
 class ByPosted(LocalSecondaryIndex["LedgerRecord"]):
@@ -86,6 +111,8 @@ class LedgerRecord(Model):
     class Meta:
         table_name = "ledger"
         billing_mode = "PAY_PER_REQUEST"
+        # Read by the reports' consumer: entries are only ever inserted, so the new image is all there is.
+        stream_view_type = STREAM_NEW_IMAGE
 
     certificate_id = UnicodeAttribute(hash_key=True)
     entry_key = UnicodeAttribute(range_key=True)
@@ -379,6 +406,8 @@ class ContractRecord(Model):
     class Meta:
         table_name = "contracts"
         billing_mode = "PAY_PER_REQUEST"
+        # Read by the reports' consumer: a contract entering or leaving ``active`` (old and new status).
+        stream_view_type = STREAM_NEW_AND_OLD_IMAGE
 
     contract_id = UnicodeAttribute(hash_key=True)
     certificate_id = UnicodeAttribute()
@@ -396,6 +425,12 @@ class ContractRecord(Model):
     charged_total = NumberAttribute(default=0)
     # "YYYY-MM" -> kopecks charged for that month
     charges = MapAttribute[str, Any](default=dict)
+    # "YYYY-MM" -> the objection to that month's charge: "open", "upheld" or "rejected" (a charge under an open
+    # objection is disputed in the reports)
+    objections = MapAttribute[str, Any](default=dict)
+    # "YYYY-MM" -> kopecks of that month's charge reversed by an upheld objection (the month stays charged: it is
+    # never charged again)
+    reversals = MapAttribute[str, Any](default=dict)
     funded = BooleanAttribute()
     created_at = UnicodeAttribute()
     respond_by = UnicodeAttribute()
@@ -426,6 +461,95 @@ class RatingRecord(Model):
     guardian_sub = UnicodeAttribute()
 
 
+class ObjectionsOfGuardian(GlobalSecondaryIndex["ObjectionRecord"]):
+    """A parent's objections, newest first."""
+
+    class Meta:
+        index_name = "by_guardian"
+        projection = AllProjection()
+
+    guardian_sub = UnicodeAttribute(hash_key=True)
+    filed_at = UnicodeAttribute(range_key=True)
+
+
+class ObjectionsOfProvider(GlobalSecondaryIndex["ObjectionRecord"]):
+    """Objections to a provider's charges, newest first."""
+
+    class Meta:
+        index_name = "by_provider"
+        projection = AllProjection()
+
+    provider_id = UnicodeAttribute(hash_key=True)
+    filed_at = UnicodeAttribute(range_key=True)
+
+
+class ObjectionQueue(GlobalSecondaryIndex["ObjectionRecord"]):
+    """An operator's queue: objections of a municipality in a status, oldest first."""
+
+    class Meta:
+        index_name = "by_queue"
+        projection = AllProjection()
+
+    queue = UnicodeAttribute(hash_key=True)  # "{municipality}#{status}"
+    filed_at = UnicodeAttribute(range_key=True)
+
+
+class ObjectionRecord(Model):
+    """A parent's objection (претензия) to one month's charge of a contract; one per contract-month, ever."""
+
+    class Meta:
+        table_name = "objections"
+        billing_mode = "PAY_PER_REQUEST"
+        # Read by the reports' consumer: a charge is disputed while its objection is open.
+        stream_view_type = STREAM_NEW_AND_OLD_IMAGE
+
+    objection_id = UnicodeAttribute(hash_key=True)  # "{contract_id}-{YYYY-MM}"
+    contract_id = UnicodeAttribute()
+    certificate_id = UnicodeAttribute()
+    month = UnicodeAttribute()
+    amount = NumberAttribute()
+    period_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    program_id = UnicodeAttribute()
+    program_title = UnicodeAttribute()
+    # The contract's (the program's) municipality: its operators decide.
+    municipality = UnicodeAttribute()
+    guardian_sub = UnicodeAttribute()
+    status = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    filed_at = UnicodeAttribute()
+    charged_at = UnicodeAttribute()
+    queue = UnicodeAttribute()
+    decided_at = UnicodeAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)
+    decision_reason = UnicodeAttribute(null=True)
+    # Where an upheld objection returned the money: "available", or "expired" when its period had ended.
+    returned_to = UnicodeAttribute(null=True)
+
+    by_guardian = ObjectionsOfGuardian()
+    by_provider = ObjectionsOfProvider()
+    by_queue = ObjectionQueue()
+
+
+class AggregateRecord(Model):
+    """The operators' reports, kept by the stream consumer (services/streams.py); read on request, never rebuilt.
+
+    ``scope`` is a period id for the period's figures (``m#{municipality}#totals``, ``m#{municipality}#population``,
+    ``s#{group}#{municipality}#{value}``), ``~registry`` for certificates per municipality, ``~certificate#{id}`` for
+    one certificate's active contracts, ``~applied#{record}`` for the markers that make each stream record count once
+    (forgotten after ``expires_at``), ``~poller#{stream}`` for the local poller's checkpoints. Counters are whole
+    numbers (kopecks or counts) added by ``ADD``; see storage/aggregates.py and domain/reports.py.
+    """
+
+    class Meta:
+        table_name = "aggregates"
+        billing_mode = "PAY_PER_REQUEST"
+
+    scope = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    expires_at = TTLAttribute(null=True)
+
+
 # Each table once: the model whose schema (keys and indexes) creates it, and its TTL attribute if any.
 TABLES: dict[str, tuple[type[Model], str | None]] = {
     "certificates": (CertificateRecord, None),
@@ -436,6 +560,9 @@ TABLES: dict[str, tuple[type[Model], str | None]] = {
     "programs": (ProgramRecord, None),
     "contracts": (ContractRecord, None),
     "ratings": (RatingRecord, None),
+    "identities": (IdentityRecord, None),
+    "objections": (ObjectionRecord, None),
+    "aggregates": (AggregateRecord, "expires_at"),
 }
 
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -453,6 +580,9 @@ ALL_MODELS: tuple[type[Model], ...] = (
     SeatRecord,
     ContractRecord,
     RatingRecord,
+    IdentityRecord,
+    ObjectionRecord,
+    AggregateRecord,
 )
 
 

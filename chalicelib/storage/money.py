@@ -1,4 +1,5 @@
-"""Every transaction that moves money, in one place: funding, the rollover, hold, charge and release.
+"""Every transaction that moves money, in one place: funding, the rollover, hold, charge, release, the reversal of a
+charge (an upheld objection) and the merge of a duplicate certificate.
 
 Each writes the balance change and its immutable ledger entry in the same ``TransactWriteItems``; the entry's put is
 conditioned on ``attribute_not_exists`` of its natural key (I4), and every balance change is a conditional update
@@ -21,7 +22,19 @@ from chalicelib.domain import errors
 from chalicelib.domain.certificate import CertificateStatus, refuse_money_movement
 from chalicelib.domain.contract import OPEN as OPEN_CONTRACT
 from chalicelib.domain.contract import ContractStatus
-from chalicelib.domain.ledger import EntryKind, charge_key, credit_key, expire_key, hold_key, release_key
+from chalicelib.domain.duplicates import MergePlan
+from chalicelib.domain.ledger import (
+    EntryKind,
+    charge_key,
+    credit_key,
+    expire_key,
+    hold_key,
+    release_key,
+    reversal_key,
+    transfer_in_key,
+    transfer_out_key,
+)
+from chalicelib.domain.objection import BalanceEffect, ReversalPlan
 from chalicelib.domain.rollover import RolloverOutcome, RolloverPlan
 from chalicelib.storage.models import CertificateRecord, ContractRecord, LedgerRecord, QuotaRecord, TopupSegmentRecord
 from chalicelib.storage.transactions import OnFailure, Transaction, fail_with, image_string
@@ -394,3 +407,109 @@ def add_release(
         certificate_id, EntryKind.RELEASE, release_key(contract_id), period_id, amount, contract_id, reason=reason
     )
     add_entry(tx, entry, posting, actor)
+
+
+# --- objections: the reversal of a charge ---------------------------------------------------------------------------
+
+
+def add_reversal(
+    tx: Transaction,
+    certificate_id: str,
+    charge_period_id: str,
+    contract_id: str,
+    month: str,
+    amount: int,
+    plan: ReversalPlan,
+    posting: Posting,
+    actor: str,
+    reason: str,
+) -> None:
+    """Voids a contract-month's charge: ``amount`` leaves ``spent`` for ``available`` or ``expired`` (I2), under the
+    natural key ``reversal#{contract}#{month}`` (I4). The certificate must be as the plan saw it."""
+    changed = fail_with(errors.ConcurrentUpdate("the certificate changed; read it again"))
+    as_seen = (C.status == plan.certificate_status.value) & (C.period_id == charge_period_id)
+    if plan.effect is BalanceEffect.AVAILABLE:
+        tx.update(
+            C(certificate_id=certificate_id),
+            [C.spent.add(-amount), C.available.add(amount), C.version.add(1)],
+            as_seen & (C.spent >= amount),
+            changed,
+        )
+    elif plan.effect is BalanceEffect.EXPIRED:
+        tx.update(
+            C(certificate_id=certificate_id),
+            [C.spent.add(-amount), C.expired.add(amount), C.version.add(1)],
+            as_seen & (C.spent >= amount),
+            changed,
+        )
+    else:
+        # The cached balance describes a later period: only the old period's ledger changes, and only while the
+        # certificate is still past it.
+        past = C.period_id == plan.certificate_period_id if plan.certificate_period_id else C.period_id.does_not_exist()
+        tx.check(CertificateRecord, certificate_id, None, past, changed)
+    key = reversal_key(contract_id, month)
+    entry = Entry(certificate_id, plan.kind, key, charge_period_id, amount, contract_id, month, reason)
+    add_entry(tx, entry, posting, actor)
+
+
+# --- duplicates: the merge transfer ----------------------------------------------------------------------------------
+
+
+def add_merge(tx: Transaction, plan: MergePlan, posting: Posting, actor: str) -> None:
+    """Closes the duplicate and moves its available money to the survivor: ``transfer_out`` on one side and
+    ``transfer_in`` on the other, each under its natural key (I4), ``credited`` and ``available`` moving together on
+    both sides (I2). The duplicate's version pins the plan; the survivor must still be live (and funded in the same
+    period when money moves)."""
+    changed = fail_with(errors.ConcurrentUpdate("a certificate changed while it was merged; read them again"))
+    tx.update(
+        C(certificate_id=plan.duplicate_id),
+        [
+            C.status.set(CertificateStatus.CLOSED.value),
+            C.merged_into.set(plan.survivor_id),
+            C.closed_at.set(posting.stamp),
+            C.available.add(-plan.amount),
+            C.credited.add(-plan.amount),
+            C.version.add(1),
+        ],
+        (C.version == plan.duplicate_version) & (C.status == plan.duplicate_status.value) & (C.held == 0),
+        changed,
+    )
+    if plan.amount:
+        tx.update(
+            C(certificate_id=plan.survivor_id),
+            [C.available.add(plan.amount), C.credited.add(plan.amount), C.version.add(1)],
+            _funded_in(plan.period_id or ""),
+            _refusal(plan.period_id or "", lambda _image: errors.ConcurrentUpdate("the surviving certificate changed")),
+            want_old_image=True,
+        )
+        period = plan.period_id or ""
+        out = Entry(
+            plan.duplicate_id,
+            EntryKind.TRANSFER_OUT,
+            transfer_out_key(plan.survivor_id, period),
+            period,
+            plan.amount,
+            reason=f"merged into {plan.survivor_id}",
+        )
+        into = Entry(
+            plan.survivor_id,
+            EntryKind.TRANSFER_IN,
+            transfer_in_key(plan.duplicate_id, period),
+            period,
+            plan.amount,
+            reason=f"merged from {plan.duplicate_id}",
+        )
+        add_entry(tx, out, posting, actor)
+        add_entry(tx, into, posting, actor)
+    else:
+        live = C.status.is_in(CertificateStatus.ACCOUNTING.value, CertificateStatus.FUNDED.value)
+        tx.check(CertificateRecord, plan.survivor_id, None, live, changed)
+    if plan.returns_quota_slot and plan.period_id is not None:
+        # The duplicate no longer counts as funded (I7): its slot of the quota is free again.
+        Q = QuotaRecord
+        tx.update(
+            Q(period_id=plan.period_id, record=f"quota#{plan.duplicate_municipality}"),
+            [Q.remaining.add(1), Q.funded.add(-1)],
+            Q.funded >= 1,
+            changed,
+        )

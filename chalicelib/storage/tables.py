@@ -41,5 +41,32 @@ def table_schemas() -> dict[str, dict[str, Any]]:
     for base, (model, ttl) in TABLES.items():
         schema: dict[str, Any] = dict(model._get_schema())
         schema["ttl_attribute"] = ttl
+        schema["stream_view_type"] = stream_view_type(model)
         schemas[base] = schema
     return schemas
+
+
+def stream_view_type(model: type[Model]) -> str | None:
+    """The table's stream (``NEW_IMAGE`` / ``NEW_AND_OLD_IMAGES``) when the reports' consumer reads it."""
+    return getattr(model.Meta, "stream_view_type", None)
+
+
+def enable_streams(prefix: str) -> list[str]:
+    """Turns on the stream of each existing table that should have one and has none (data made before the reports'
+    consumer existed); returns their names. ``create_tables`` already creates new tables with their streams."""
+    bind_tables(prefix)
+    enabled = []
+    for model, _ttl in TABLES.values():
+        view = stream_view_type(model)
+        if view is None:
+            continue
+        connection = model._get_connection().connection
+        found = connection.describe_table(model.Meta.table_name)
+        if found.get("StreamSpecification", {}).get("StreamEnabled"):
+            continue
+        client: Any = connection.client  # PynamoDB types its botocore client without the operations
+        client.update_table(
+            TableName=model.Meta.table_name, StreamSpecification={"StreamEnabled": True, "StreamViewType": view}
+        )
+        enabled.append(str(model.Meta.table_name))
+    return enabled

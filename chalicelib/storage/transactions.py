@@ -4,9 +4,11 @@ Every item carries the error it stands for when its condition fails. DynamoDB re
 item order, and PynamoDB sends items grouped (condition checks, deletes, puts, updates), so the mapping follows that
 order. Items may ask for ``ALL_OLD`` so the error can tell *which* part of a condition failed.
 
-A ``TransactionConflict`` (another transaction held one of the items) means nothing was written: the same items are
-sent again with capped, jittered backoff. Each attempt has its own ClientRequestToken, which makes botocore's own
-network retries of one attempt idempotent at DynamoDB.
+A ``TransactionConflict`` (another transaction held one of the items) or a throttled item (``ThrottlingError``,
+``ProvisionedThroughputExceeded``) means nothing was written: the same items are sent again with capped, jittered
+backoff; if every attempt meets a busy item, the error is a 503 ``unavailable`` (retry shortly), never a refusal that
+an Idempotency-Key would remember. Each attempt has its own ClientRequestToken, which makes botocore's own network
+retries of one attempt idempotent at DynamoDB.
 """
 
 from __future__ import annotations
@@ -53,7 +55,23 @@ def reset_connection() -> None:
 
 
 class TransactionConflict(errors.ConcurrentUpdate):
-    """Another transaction held an item; nothing was written."""
+    """The database is busy: another transaction kept holding an item; nothing was written. Retry shortly."""
+
+    # A busy item, not a rule: answered as a 503 with Retry-After, so a client's retry with its key runs again.
+    code = "unavailable"
+    status = 503
+
+
+class TransactionThrottled(TransactionConflict):
+    """The database is busy: DynamoDB kept throttling an item of the transaction; nothing was written."""
+
+
+# Cancellation reasons of an item that was busy rather than refused: the same items may simply be sent again.
+_BUSY: dict[str, type[TransactionConflict]] = {
+    "TransactionConflict": TransactionConflict,
+    "ThrottlingError": TransactionThrottled,
+    "ProvisionedThroughputExceeded": TransactionThrottled,
+}
 
 
 @dataclass
@@ -168,14 +186,16 @@ def _domain_error(failure: TransactWriteError, ordered: list[_Op]) -> Exception:
     if failed:
         _, _, op, reason = min(failed, key=lambda found: (found[0], found[1]))
         return op.on_failure(reason.raw_item)
-    if any(reason is not None and reason.code == "TransactionConflict" for reason in reasons):
-        return TransactionConflict()
+    busy = [_BUSY[reason.code] for reason in reasons if reason is not None and reason.code in _BUSY]
+    if busy:
+        return busy[0]()
     return failure
 
 
 __all__ = [
     "Transaction",
     "TransactionConflict",
+    "TransactionThrottled",
     "backoff",
     "fail_with",
     "image_number",

@@ -8,19 +8,23 @@ For each certificate in the table:
 - ``held`` is the sum of the open holds, and each hold is exactly its charges plus its release, or plus what it
   still holds (I5).
 For each contract: the certificate's open hold, the ledger's hold, charges and release agree with the contract.
+Checks that return their problems instead of failing: I7 over every quota (``quota_problems``), I8 over every
+certificate's credits (``credit_problems``) and over a completed top-up and its progress (``topup_problems``).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from chalicelib.domain.certificate import Balance
+from chalicelib.domain.certificate import Balance, CertificateStatus
 from chalicelib.domain.contract import OPEN, ContractStatus
 from chalicelib.domain.ledger import EntryKind, LedgerEntry, replay
 from chalicelib.services.certificates import reconcile
+from chalicelib.services.periods import progress
+from chalicelib.storage import periods as period_store
 from chalicelib.storage.certificates import Certificate, _from_record
 from chalicelib.storage.models import CertificateRecord, ContractRecord, LedgerRecord, QuotaRecord
 
@@ -108,11 +112,12 @@ def _check_contract(record: ContractRecord, audit: CertificateAudit | None) -> l
     return problems
 
 
-def audit_all(expected: int | None = None) -> dict[str, CertificateAudit]:
+def audit_all(expected: int | None = None, *, contracts: bool = True) -> dict[str, CertificateAudit]:
     """Audits every certificate and contract in the test's tables; fails the test listing the first problems.
 
     Certificates, ledger and contracts are read with one consistent Scan each (the scenario is over, nothing moves),
     then each certificate is checked, including by the service's ``reconcile`` (which reads it and its ledger again).
+    With ``contracts=False`` the contracts are left to the caller's own checks.
     """
     certificates = [_from_record(record) for record in CertificateRecord.scan(consistent_read=True)]
     if expected is not None:
@@ -125,7 +130,7 @@ def audit_all(expected: int | None = None) -> dict[str, CertificateAudit]:
         audits = {audit.certificate.certificate_id: audit for audit in audited}
     problems = [f"{cid}: {p}" for cid, audit in audits.items() for p in audit.problems]
     problems += [f"{cid}: ledger entries of a certificate that does not exist" for cid in set(entries) - set(audits)]
-    for contract in ContractRecord.scan(consistent_read=True):
+    for contract in ContractRecord.scan(consistent_read=True) if contracts else ():
         problems += _check_contract(contract, audits.get(contract.certificate_id))
     assert not problems, f"{len(problems)} reconciliation problems:\n" + "\n".join(problems[:20])
     return audits
@@ -147,3 +152,75 @@ def _entry(record: LedgerRecord) -> LedgerEntry:
 
 def quota(period_id: str, municipality: str) -> QuotaRecord:
     return QuotaRecord.get(period_id, f"quota#{municipality}", consistent_read=True)
+
+
+# --- I7 and I8 over every certificate (checks that return the problems they find) ------------------------------------
+
+
+def quota_problems(audits: dict[str, CertificateAudit]) -> list[str]:
+    """I7 for every period and municipality: the quota item counts exactly the certificates of the municipality
+    credited in the period (funding and the top-up each take one slot with the credit, in one transaction), and
+    never more than the quota."""
+    credited: Counter[tuple[str, str]] = Counter()
+    for audit in audits.values():
+        for entry in audit.of(EntryKind.CREDIT):
+            credited[(entry.period_id, audit.certificate.municipality)] += 1
+    problems = []
+    seen = set()
+    for record in QuotaRecord.scan(QuotaRecord.record.startswith("quota#"), consistent_read=True):
+        key = (record.period_id, record.municipality)
+        seen.add(key)
+        quota_, remaining, funded = int(record.quota), int(record.remaining), int(record.funded)
+        if not 0 <= funded <= quota_ or funded + remaining != quota_:
+            problems.append(f"quota {key}: quota {quota_}, funded {funded}, remaining {remaining}")
+        if funded != credited[key]:
+            problems.append(f"quota {key}: funded {funded}, but {credited[key]} certificates were credited")
+    problems += [f"credits in {key} without a quota" for key in set(credited) - seen]
+    return problems
+
+
+def credit_problems(audits: dict[str, CertificateAudit]) -> list[str]:
+    """I8 per certificate: at most one credit and one expiry per period, each under its natural key."""
+    problems = []
+    for certificate_id, audit in audits.items():
+        for kind, key in ((EntryKind.CREDIT, "credit#"), (EntryKind.EXPIRE, "expire#")):
+            periods = Counter(entry.period_id for entry in audit.of(kind))
+            twice = [period for period, times in periods.items() if times > 1]
+            wrong = [e.entry_key for e in audit.of(kind) if e.entry_key != f"{key}{e.period_id}"]
+            if twice or wrong:
+                problems.append(f"{certificate_id}: {kind.value} twice in {twice} or under other keys {wrong}")
+    return problems
+
+
+def topup_problems(period_id: str, audits: dict[str, CertificateAudit]) -> list[str]:
+    """I8 once the top-up of ``period_id`` is complete: no funded certificate is left in an earlier period, every
+    certificate funded before it was rolled over exactly once, and the progress counters (written in the same
+    transactions as the money) say exactly what the ledger says."""
+    state = progress(period_store.period_state(period_id))
+    problems = [] if state.status == "done" else [f"top-up of {period_id} is {state.status}"]
+    stale = [
+        cid
+        for cid, audit in audits.items()
+        if audit.certificate.status is CertificateStatus.FUNDED and audit.certificate.period_id != period_id
+    ]
+    if stale:
+        problems.append(f"funded certificates left behind in an earlier period: {stale[:5]}")
+    entries = [e for audit in audits.values() for e in audit.entries]
+    topped = [e for e in entries if e.kind is EntryKind.CREDIT and e.period_id == period_id and e.reason == "topup"]
+    earlier = {e.certificate_id for e in entries if e.kind is EntryKind.CREDIT and e.period_id != period_id}
+    expired = sum(e.amount for e in entries if e.kind is EntryKind.EXPIRE and e.period_id != period_id)
+    released = sum(e.amount for e in entries if e.kind is EntryKind.RELEASE and e.reason == "period_end")
+    counted = {
+        "credited": (state.certificates_credited, len(topped)),
+        "credited_kopecks": (state.credited_kopecks, sum(e.amount for e in topped)),
+        "expired_kopecks": (state.expired_kopecks, expired),
+        "released_kopecks": (state.released_kopecks, released),
+        "rolled": (
+            state.certificates_credited + state.certificates_over_quota + state.certificates_aged_out,
+            len(earlier),
+        ),
+    }
+    problems += [
+        f"top-up {name}: progress {got}, ledger {want}" for name, (got, want) in counted.items() if got != want
+    ]
+    return problems

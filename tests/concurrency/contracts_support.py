@@ -9,6 +9,7 @@ Chalice test client, and the contract and seat checks (I5, I6) on top of ``audit
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import Counter, defaultdict
@@ -79,10 +80,16 @@ def certified_program(price: int, capacity: int) -> str:
     return program(period_a(), PROVIDER_ID, price=price, capacity=capacity)
 
 
+def _letters(text: str) -> str:
+    """A guardian's sub as letters (its digest, a letter per hex digit), to tell their children's names apart."""
+    return "".join("абвгдежзиклмнопр"[int(c, 16)] for c in hashlib.sha256(text.encode()).hexdigest()[:10])
+
+
 def funded_child(ctx: Context, guardian: str) -> str:
     """A child's certificate, registered and funded in A through the services (a credit entry, a quota slot)."""
     who = parent(guardian)
-    certificate = certificates.register_child(ctx, who, CHILD_NAME, BIRTH, MUNICIPALITY)
+    # One living certificate per child in the region: each guardian's child has a name of its own.
+    certificate = certificates.register_child(ctx, who, f"{CHILD_NAME} {_letters(guardian)}", BIRTH, MUNICIPALITY)
     certificates.fund(ctx, who, certificate.certificate_id)
     return certificate.certificate_id
 

@@ -42,6 +42,8 @@ def requests_of(operation: str, params: dict[str, Any], prefix: str) -> list[Req
         ]
     if operation == "TransactGetItems":
         return [Request(base(item["Get"]["TableName"]), "GetItem") for item in params["TransactItems"]]
+    if operation == "BatchGetItem":
+        return [Request(base(table), operation) for table in params["RequestItems"]]
     return [Request(base(params.get("TableName", "?")), operation, params.get("IndexName") or "")]
 
 

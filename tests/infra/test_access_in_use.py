@@ -91,6 +91,9 @@ def funded_child_with_a_contract(api: Client, accepted: bool = True) -> dict[str
     return {"region": region, "parent": parent, "certificate": certificate, "contract": contract}
 
 
+REASON = {"reason": "занятий не было"}
+
+
 def test_the_http_routes_send_only_what_the_api_handlers_role_allows(api: Client, log: AccessLog) -> None:
     with log.recording() as seen:
         region = token(api, role="operator", sub="op-region", municipality="*")
@@ -120,6 +123,19 @@ def test_the_http_routes_send_only_what_the_api_handlers_role_allows(api: Client
         ok(call(api, "POST", f"/contracts/{contract}/charges", charge, {**provider, "Idempotency-Key": "c-1"}), 201)
         ok(call(api, "GET", "/contracts", None, parent))
         ok(call(api, "GET", "/contracts", None, provider))
+        objection = ok(call(api, "POST", f"/contracts/{contract}/charges/2027-03/objection", REASON, parent), 201)
+        ok(call(api, "GET", "/objections", None, provider))
+        ok(call(api, "GET", "/objections?municipality=elizovo", None, elizovo))
+        ok(call(api, "GET", f"/objections/{objection['id']}", None, parent))
+        decision = {"decision": "reject", "reason": "занятия были"}
+        ok(call(api, "POST", f"/objections/{objection['id']}/decision", decision, elizovo))
+        statement = call(api, "GET", f"/certificates/{certificate}/statement?period_id=2027", None, parent)
+        assert statement.status_code == 200  # a CSV
+        ok(call(api, "PUT", "/periods/2027/population", {"children_population": {"elizovo": 100}}, elizovo))
+        ok(call(api, "GET", "/periods/2027/population", None, elizovo))
+        for report in ("coverage", "spending?group_by=program", "quota", "expired"):
+            separator = "&" if "?" in report else "?"
+            ok(call(api, "GET", f"/reports/{report}{separator}period_id=2027", None, elizovo))
         rating = {"contract_id": contract, "score": 5, "comment": "Отлично"}
         call(api, "POST", f"/programs/{program_id}/ratings", rating, parent)  # the rules of rating are tested elsewhere
         ok(call(api, "GET", f"/programs/{program_id}/ratings"))
@@ -168,6 +184,7 @@ def test_there_is_a_console_test_event_for_each_admin_action() -> None:
     assert actions == {name: name for name in actions}  # one file per action, named after it
     assert {"open_period", "run_topup", "topup_progress", "reconcile", "reconcile_all"} <= set(actions)
     assert {"freeze_certificate", "unfreeze_certificate", "suspend_provider", "reinstate_provider"} <= set(actions)
+    assert "backfill_identities" in actions
 
 
 def test_every_console_test_event_is_a_valid_admin_command_and_uses_only_the_admins_role(
@@ -176,7 +193,7 @@ def test_every_console_test_event_is_a_valid_admin_command_and_uses_only_the_adm
     world = funded_child_with_a_contract(api)
     # The console samples name a certificate and a provider of their own; here they point at this test's.
     order = ["open_period", "topup_progress", "run_topup", "reconcile", "reconcile_all", "freeze_certificate"]
-    order += ["unfreeze_certificate", "suspend_provider", "reinstate_provider"]
+    order += ["unfreeze_certificate", "suspend_provider", "reinstate_provider", "backfill_identities"]
     replies = {}
     call(api, "POST", "/dev/clock", {"now": "2028-01-01T00:00:05+12:00"})
     with log.recording() as seen:
@@ -193,3 +210,15 @@ def test_every_console_test_event_is_a_valid_admin_command_and_uses_only_the_adm
         name: reply for name, reply in replies.items() if reply.get("error", {}).get("code") == "validation_error"
     }
     assert not invalid, f"the admin function does not accept these console events: {invalid}"
+
+
+def test_the_expiry_notices_send_only_what_their_role_allows(api: Client, log: AccessLog) -> None:
+    call(api, "POST", "/dev/clock", {"now": "2027-03-10T10:00:00+12:00"})
+    world = funded_child_with_a_contract(api)
+    ok(call(api, "POST", f"/contracts/{world['contract']}/cancel", {"reason": "переезд"}, world["parent"]))
+    call(api, "POST", "/dev/clock", {"now": "2027-12-10T09:00:00+12:00"})  # 21 days before the money expires
+    tick = api.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
+    with log.recording() as seen:
+        told = api.lambda_.invoke("expiry_notices", tick).payload
+    only_allowed("expiry_notices", seen)
+    assert (told["period_id"], told["told"], told["complete"]) == ("2027", 1, True), (told, world["certificate"])

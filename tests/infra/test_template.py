@@ -60,12 +60,16 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+# Reading a table's stream (the reports' consumer): granted on the streams, checked in test_streams_template.py.
+STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
+
+
 def dynamodb_grants(role: dict[str, Any]) -> set[tuple[str, str, str]]:
     """(table, action, index) for every DynamoDB permission of a role; fails on any resource that is not one of the
     stack's tables or one of its indexes."""
     grants = set()
     for statement in statements(role):
-        actions = [a for a in as_list(statement["Action"]) if a.startswith("dynamodb:")]
+        actions = [a for a in as_list(statement["Action"]) if a.startswith("dynamodb:") and a not in STREAM_ACTIONS]
         if not actions:
             continue
         assert statement["Effect"] == "Allow"
@@ -122,8 +126,24 @@ def test_the_roles_name_the_tables_each_function_touches_and_no_other(resources:
     job = {"certificates", "ledger", "periods", "contracts"}
     assert tables("topup") == tables("topup_sweep") == job
     assert tables("contract_expiry") == {"contracts", "programs", "certificates", "ledger"}
-    assert tables("admin") == job | {"providers"}
+    assert tables("admin") == job | {"providers", "identities"}
     assert tables("api_handler") == set(TABLES)
+    assert tables("expiry_notices") == {"certificates", "periods"}
+    assert tables("aggregates") == {"certificates", "contracts", "programs", "aggregates"}
+
+
+def test_the_functions_that_tell_parents_may_publish_to_the_notification_bus_and_no_other_does(
+    resources: dict[str, Any],
+) -> None:
+    publishers = {
+        f
+        for f in FUNCTIONS
+        if any("events:PutEvents" in as_list(s["Action"]) for s in statements(resources[role_id(f)]))
+    }
+    assert publishers == {"api_handler", "contract_expiry", "expiry_notices"}
+    for function in publishers:
+        variables = resources[function_id(function)]["Properties"]["Environment"]["Variables"]
+        assert variables["PFDO_NOTIFICATION_BUS"] == {"Ref": "NotificationBus"}
 
 
 def test_scans_belong_to_jobs_and_only_the_api_handler_touches_idempotency_and_documents(
@@ -137,6 +157,9 @@ def test_scans_belong_to_jobs_and_only_the_api_handler_touches_idempotency_and_d
         "topup_sweep": {"certificates"},
         "contract_expiry": {"contracts"},
         "admin": {"certificates"},
+        # Funded certificates with money left and no notice yet: once a day, a job.
+        "expiry_notices": {"certificates"},
+        "aggregates": set(),
     }
     for function in FUNCTIONS:
         role = resources[role_id(function)]
@@ -299,6 +322,7 @@ SAMPLE = {
     "AWS::Region": "eu-central-1",
     "DocumentsBucket": "pfdo-prod-documentsbucket-1x2y3z",
     "AllowedOrigins": ["https://navigator.example.org", "https://admin.example.org"],
+    "NotificationBus": "pfdo-prod-notifications",
 }
 
 

@@ -41,7 +41,9 @@ def at(clock: SettableClock, day: date) -> None:
 
 
 def child(ctx: Context, parent: Principal = PARENT, birth: date = date(2016, 3, 1)) -> Certificate:
-    return certificates.register_child(ctx, parent, "Иванова  Мария", birth, "elizovo")
+    # Another family's child is another child: one living certificate per child in the region.
+    name = "Иванова  Мария" if parent == PARENT else "Петрова  Ольга"
+    return certificates.register_child(ctx, parent, name, birth, "elizovo")
 
 
 def test_a_registered_child_gets_an_accounting_certificate_with_no_money(ctx: Context) -> None:

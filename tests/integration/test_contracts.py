@@ -46,7 +46,9 @@ def year(ctx: Context, clock: SettableClock) -> Period:
 
 
 def funded_child(ctx: Context, parent: Principal = PARENT, birth: date = date(2016, 5, 1)) -> str:
-    certificate = certificates.register_child(ctx, parent, "Кузнецов Артём", birth, "elizovo")
+    # Another family's child is another child: one living certificate per child in the region.
+    name = "Кузнецов Артём" if parent == PARENT else "Соколов Илья"
+    certificate = certificates.register_child(ctx, parent, name, birth, "elizovo")
     certificates.fund(ctx, parent, certificate.certificate_id)
     return certificate.certificate_id
 

@@ -21,12 +21,14 @@ def test_no_two_routes_share_a_method_and_path_or_a_name() -> None:
     assert len({route.name for route in ROUTES}) == len(ROUTES)
 
 
-def test_the_dev_routes_are_served_in_the_local_stage_only() -> None:
+def test_the_dev_routes_and_the_api_page_are_served_in_the_local_stage_only() -> None:
     assert {route.path for route in routes(local=True)} - {route.path for route in routes(local=False)} == {
         "/dev/token",
         "/dev/clock",
+        "/docs",
+        "/docs/assets/{name}",
     }
-    assert all(not route.path.startswith("/dev/") for route in routes(local=False))
+    assert all(not route.path.startswith(("/dev/", "/docs")) for route in routes(local=False))
 
 
 # In a fresh interpreter: which of our modules `import app` loaded, and the routes the app serves.

@@ -1,0 +1,28 @@
+"""The daily expiry notice: at 09:00 in Kamchatka (21:00 UTC), guardians are told of money that expires within
+``expiry_notice_days`` (services.notices). Its entry point and schedule are in functions/jobs.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import telemetry
+from chalicelib.services.notices import send_expiry_notices
+from functions import runtime
+
+# Leave time to finish the page at hand before Lambda stops the function.
+SAFETY_MARGIN_SECONDS = 60.0
+DEFAULT_BUDGET_SECONDS = 600.0
+
+
+def _budget(context: Any) -> float:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return DEFAULT_BUDGET_SECONDS
+    return max(1.0, remaining() / 1000 - SAFETY_MARGIN_SECONDS)
+
+
+def expiry_notices(event: Any) -> dict[str, Any]:
+    run = send_expiry_notices(runtime.context(), time_budget_seconds=_budget(getattr(event, "context", None)))
+    if run.told:
+        telemetry.count("ExpiryNotices", run.told)
+    return {"period_id": run.period_id, "told": run.told, "failed": run.failed, "complete": run.complete}
