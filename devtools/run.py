@@ -341,6 +341,7 @@ def banner(settings: Settings, options: Options, parents: list[str], period_id: 
         "",
         f"ПФДО local API: {url}",
         f"  stage {STAGE}, tables {settings.table_prefix}*, region time zone {settings.region_timezone}",
+        f"  the API page: {url}/docs   the OpenAPI document: {url}/openapi.json",
         "",
         "Tokens (valid 12 h; POST /dev/token issues others). Paste into your shell:",
     ]
