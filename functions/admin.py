@@ -216,8 +216,7 @@ def handle(ctx: Context, event: dict[str, Any], budget: float) -> dict[str, Any]
 def admin(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ctx = runtime.context()
     started = time.perf_counter()
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    budget = max(1.0, remaining() / 1000 - SAFETY_MARGIN_SECONDS) if remaining else 600.0
+    budget = runtime.budget(context, SAFETY_MARGIN_SECONDS)
     action = event.get("action") if isinstance(event, dict) else None
     operator = event.get("operator", "console") if isinstance(event, dict) else None
     try:

@@ -11,18 +11,11 @@ from functions import runtime
 
 # Leave time to finish the page at hand before Lambda stops the function.
 SAFETY_MARGIN_SECONDS = 60.0
-DEFAULT_BUDGET_SECONDS = 600.0
-
-
-def _budget(context: Any) -> float:
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if remaining is None:
-        return DEFAULT_BUDGET_SECONDS
-    return max(1.0, remaining() / 1000 - SAFETY_MARGIN_SECONDS)
 
 
 def expiry_notices(event: Any) -> dict[str, Any]:
-    run = send_expiry_notices(runtime.context(), time_budget_seconds=_budget(getattr(event, "context", None)))
+    budget = runtime.budget(getattr(event, "context", None), SAFETY_MARGIN_SECONDS)
+    run = send_expiry_notices(runtime.context(), time_budget_seconds=budget)
     if run.told:
         telemetry.count("ExpiryNotices", run.told)
     return {"period_id": run.period_id, "told": run.told, "failed": run.failed, "complete": run.complete}

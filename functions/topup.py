@@ -18,14 +18,6 @@ from functions import runtime
 
 # Leave time to write the last checkpoint and report before Lambda stops the function.
 SAFETY_MARGIN_SECONDS = 60.0
-DEFAULT_BUDGET_SECONDS = 600.0
-
-
-def _budget(context: Any) -> float:
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if remaining is None:
-        return DEFAULT_BUDGET_SECONDS
-    return max(1.0, remaining() / 1000 - SAFETY_MARGIN_SECONDS)
 
 
 def _report(period_id: str) -> None:
@@ -37,7 +29,7 @@ def _report(period_id: str) -> None:
 
 def topup_sweep(event: Any) -> dict[str, Any]:
     ctx = runtime.context()
-    period_id = run_due_topup(ctx, _budget(getattr(event, "context", None)))
+    period_id = run_due_topup(ctx, runtime.budget(getattr(event, "context", None), SAFETY_MARGIN_SECONDS))
     if period_id is not None:
         _report(period_id)
     return {"period_id": period_id}
@@ -46,6 +38,6 @@ def topup_sweep(event: Any) -> dict[str, Any]:
 def topup(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ctx = runtime.context()
     period_id = str(event["period_id"])
-    complete = run_topup(ctx, period_id, _budget(context))
+    complete = run_topup(ctx, period_id, runtime.budget(context, SAFETY_MARGIN_SECONDS))
     _report(period_id)
     return {"period_id": period_id, "complete": complete}
