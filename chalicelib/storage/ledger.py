@@ -9,7 +9,8 @@ from chalicelib.domain.ledger import EntryKind, LedgerEntry
 from chalicelib.storage.models import LedgerRecord
 
 
-def _entry(record: LedgerRecord) -> LedgerEntry:
+def entry_of(record: LedgerRecord) -> LedgerEntry:
+    """The domain's entry of a stored record."""
     return LedgerEntry(
         certificate_id=record.certificate_id,
         entry_key=record.entry_key,
@@ -30,11 +31,11 @@ def page(
     result = LedgerRecord.by_posted.query(
         certificate_id, scan_index_forward=False, limit=limit, last_evaluated_key=after, page_size=limit
     )
-    entries = [_entry(record) for record in result]
+    entries = [entry_of(record) for record in result]
     return entries, result.last_evaluated_key
 
 
 def all_entries(certificate_id: str) -> Iterator[LedgerEntry]:
     """Every entry of a certificate (consistent), for reconciliation."""
     for record in LedgerRecord.query(certificate_id, consistent_read=True):
-        yield _entry(record)
+        yield entry_of(record)

@@ -26,6 +26,7 @@ from chalicelib.services.certificates import reconcile
 from chalicelib.services.periods import progress
 from chalicelib.storage import periods as period_store
 from chalicelib.storage.certificates import Certificate, _from_record
+from chalicelib.storage.ledger import entry_of
 from chalicelib.storage.models import CertificateRecord, ContractRecord, LedgerRecord, QuotaRecord
 
 
@@ -124,7 +125,7 @@ def audit_all(expected: int | None = None, *, contracts: bool = True) -> dict[st
         assert len(certificates) == expected, f"{len(certificates)} certificates in the table, expected {expected}"
     entries: dict[str, list[LedgerEntry]] = defaultdict(list)
     for record in LedgerRecord.scan(consistent_read=True):
-        entries[record.certificate_id].append(_entry(record))
+        entries[record.certificate_id].append(entry_of(record))
     with ThreadPoolExecutor(max_workers=8) as pool:
         audited = pool.map(lambda c: _audit_one(c, entries.get(c.certificate_id, [])), certificates)
         audits = {audit.certificate.certificate_id: audit for audit in audited}
@@ -134,20 +135,6 @@ def audit_all(expected: int | None = None, *, contracts: bool = True) -> dict[st
         problems += _check_contract(contract, audits.get(contract.certificate_id))
     assert not problems, f"{len(problems)} reconciliation problems:\n" + "\n".join(problems[:20])
     return audits
-
-
-def _entry(record: LedgerRecord) -> LedgerEntry:
-    return LedgerEntry(
-        certificate_id=record.certificate_id,
-        entry_key=record.entry_key,
-        kind=EntryKind(record.kind),
-        period_id=record.period_id,
-        amount=int(record.amount),
-        posted=record.posted,
-        contract_id=record.contract_id,
-        month=record.month,
-        reason=record.reason,
-    )
 
 
 def quota(period_id: str, municipality: str) -> QuotaRecord:
