@@ -30,7 +30,6 @@ import itertools
 import json
 import os
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -47,7 +46,6 @@ from botocore.client import BaseClient
 from chalice.test import Client
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from moto.server import ThreadedMotoServer
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
@@ -65,14 +63,14 @@ from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.period import Period
 from chalicelib.domain.provider import DocumentKind, document_key
 from chalicelib.services import certificates, contracts, periods, providers, ratings
-from chalicelib.storage import documents
 from chalicelib.storage.models import TABLES
-from devtools.ddb_local import free_port
 from functions import runtime
 from functions.apidoc import ATTRIBUTE, doc_of
 from functions.http import Call, Reply
 from functions.routes import routes
 from tests import factories
+from tests.helpers import documents_bucket as fresh_documents_bucket
+from tests.helpers import local_s3
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results" / "schemathesis"
@@ -113,31 +111,14 @@ OTHER_PARENT = Principal("parent-other", Role.PARENT)
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    """moto's S3 on a loopback port for the provider documents (DynamoDB stays on DynamoDB Local)."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with local_s3() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
 def documents_bucket(table_prefix: str, s3_endpoint: str) -> Iterator[str]:
-    name = f"docs-{uuid.uuid4().hex[:12]}"
-    env = {"AWS_ENDPOINT_URL_S3": s3_endpoint, "PFDO_DOCUMENTS_BUCKET": name}
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    documents.reset_client()
-    runtime.reset()
-    assert documents.DocumentStore(name).ensure_bucket()
-    yield name
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    documents.reset_client()
-    runtime.reset()
+    with fresh_documents_bucket(s3_endpoint) as name:
+        yield name
 
 
 @pytest.fixture

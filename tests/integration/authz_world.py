@@ -44,7 +44,6 @@ from typing import Any
 
 import boto3
 from chalice.test import Client
-from moto.server import ThreadedMotoServer
 
 from chalicelib.domain.certificate import luhn_check_digit
 from chalicelib.domain.period import Period
@@ -52,10 +51,11 @@ from chalicelib.storage import documents
 from chalicelib.storage.models import TABLES, bind_tables, table_name
 from chalicelib.storage.tables import create_tables
 from chalicelib.storage.transactions import reset_connection
-from devtools.ddb_local import free_port
 from functions import runtime
 from tests.conftest import ROOT, test_environment
 from tests.factories import approved_provider, program
+from tests.helpers import environment as environment_set
+from tests.helpers import local_s3
 from tests.integration.test_http import call, payload
 from tests.integration.test_providers import OGRN_A, organisation
 
@@ -379,42 +379,32 @@ def built(project_dir: Path) -> Iterator[World]:
     in-memory engine)."""
     prefix = f"authz{uuid.uuid4().hex[:8]}-"
     create_tables(prefix)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    server.start()
     try:
-        host, port = server.get_host_and_port()
-        environment = {
-            **test_environment(prefix),
-            "AWS_ENDPOINT_URL_S3": f"http://{host}:{port}",
-            "PFDO_DOCUMENTS_BUCKET": f"authz-documents-{prefix[5:13]}",
-        }
-        # The test client applies the stage's environment on every request: a copy of the config names this world.
-        config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-        config["stages"]["local"]["environment_variables"].update(environment)
-        (project_dir / ".chalice").mkdir()
-        (project_dir / ".chalice" / "config.json").write_text(json.dumps(config))
-        saved = {key: os.environ.get(key) for key in environment}
-        os.environ.update(environment)
-        try:
-            import app as app_module  # after the environment: /dev/* exists only in the local stage
+        with local_s3() as s3_endpoint:
+            environment = {
+                **test_environment(prefix),
+                "AWS_ENDPOINT_URL_S3": s3_endpoint,
+                "PFDO_DOCUMENTS_BUCKET": f"authz-documents-{prefix[5:13]}",
+            }
+            # The test client applies the stage's environment on every request: a copy of the config names this
+            # world.
+            config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+            config["stages"]["local"]["environment_variables"].update(environment)
+            (project_dir / ".chalice").mkdir()
+            (project_dir / ".chalice" / "config.json").write_text(json.dumps(config))
+            with environment_set(environment):
+                import app as app_module  # after the environment: /dev/* exists only in the local stage
 
-            documents.reset_client()
-            assert documents.DocumentStore(environment["PFDO_DOCUMENTS_BUCKET"]).ensure_bucket()
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-        with Client(app_module.app, stage_name="local", project_dir=str(project_dir)) as api:
-            world = World(api, prefix, environment)
-            with world.entered():
-                world.populate()
-            try:
-                yield world
-            finally:
-                if world._readers is not None:
-                    world._readers.shutdown()
+                documents.reset_client()
+                assert documents.DocumentStore(environment["PFDO_DOCUMENTS_BUCKET"]).ensure_bucket()
+            with Client(app_module.app, stage_name="local", project_dir=str(project_dir)) as api:
+                world = World(api, prefix, environment)
+                with world.entered():
+                    world.populate()
+                try:
+                    yield world
+                finally:
+                    if world._readers is not None:
+                        world._readers.shutdown()
     finally:
-        server.stop()
         documents.reset_client()

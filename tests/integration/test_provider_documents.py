@@ -12,7 +12,6 @@ import base64
 import hashlib
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +19,6 @@ import boto3
 import pytest
 import requests
 from chalice.test import Client
-from moto.server import ThreadedMotoServer
 from pydantic import SecretStr
 
 from chalicelib.clock import SettableClock
@@ -33,10 +31,8 @@ from chalicelib.services.context import Context
 from chalicelib.storage import documents
 from chalicelib.storage import providers as store
 from chalicelib.storage.providers import Document
-from devtools.ddb_local import free_port
-from functions import runtime
 from tests.conftest import LOCAL_SECRET
-from tests.helpers import table_contents, without_idempotency
+from tests.helpers import documents_bucket, local_s3, table_contents, without_idempotency
 from tests.integration.test_http import call, payload, refused, token
 from tests.integration.test_providers import BODY_A, INN_A, INN_B, OGRN_B, application, owner
 
@@ -47,36 +43,16 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
-    """moto's S3 server on a free loopback port for the session (per xdist worker); stopped at the end."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    """moto's S3 server for the session (per xdist worker)."""
+    with local_s3() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
 def bucket(table_prefix: str, s3_endpoint: str) -> Iterator[str]:
     """A fresh documents bucket for one test; the service (and the app) pointed at it with a small size limit."""
-    name = f"docs-{uuid.uuid4().hex[:12]}"
-    env = {
-        "AWS_ENDPOINT_URL_S3": s3_endpoint,
-        "PFDO_DOCUMENTS_BUCKET": name,
-        "PFDO_DOCUMENT_MAX_BYTES": str(MAX_BYTES),
-    }
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    documents.reset_client()
-    runtime.reset()
-    assert documents.DocumentStore(name).ensure_bucket()
-    yield name
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    documents.reset_client()
-    runtime.reset()
+    with documents_bucket(s3_endpoint, PFDO_DOCUMENT_MAX_BYTES=str(MAX_BYTES)) as name:
+        yield name
 
 
 @pytest.fixture
