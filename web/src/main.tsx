@@ -1,0 +1,169 @@
+// The Navigator for parents: the catalog of programs, a program's page with enrolment, sign-in, my children, the
+// certificate cabinet and the contracts. A static single-page client of the HTTP API (web/README.md).
+import { render } from "preact";
+import { useMemo, useState } from "preact/hooks";
+import { configureApi } from "./api";
+import { completeCognitoSignIn, forget, signOutOfCognito, who, type Who } from "./auth";
+import { type Config, loadConfig } from "./config";
+import { CatalogPage } from "./pages/catalog";
+import { CertificatePage } from "./pages/certificate";
+import { ChildrenPage } from "./pages/children";
+import { ContractsPage } from "./pages/contracts";
+import { ProgramPage } from "./pages/program";
+import { SignInPage } from "./pages/sign-in";
+import { go, href, type Route, useRoute } from "./router";
+import { type Session, SessionContext } from "./session";
+
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case "catalog":
+      return <CatalogPage />;
+    case "program":
+      return <ProgramPage id={route.id} />;
+    case "sign-in":
+      return <SignInPage next={route.next} />;
+    case "children":
+      return <ChildrenPage />;
+    case "certificate":
+      return <CertificatePage id={route.id} />;
+    case "contracts":
+      return <ContractsPage />;
+    default:
+      return (
+        <section>
+          <h1>Страница не найдена</h1>
+          <p>
+            <a href={href.catalog()}>Перейти в каталог программ</a>
+          </p>
+        </section>
+      );
+  }
+}
+
+const NAV: { to: string; label: string; pages: Route["page"][]; parents?: boolean }[] = [
+  { to: href.catalog(), label: "Каталог", pages: ["catalog", "program"] },
+  { to: href.children(), label: "Мои дети", pages: ["children", "certificate"], parents: true },
+  { to: href.contracts(), label: "Договоры", pages: ["contracts"], parents: true },
+];
+
+function App({ config, initial }: { config: Config; initial: Who | null }) {
+  const route = useRoute();
+  const [person, setPerson] = useState<Who | null>(initial);
+  const session = useMemo<Session>(
+    () => ({
+      config,
+      person,
+      signedIn: setPerson,
+      signOut: () => {
+        setPerson(null);
+        if (config.cognito) signOutOfCognito(config.cognito);
+        else {
+          forget();
+          go(href.catalog());
+        }
+      },
+    }),
+    [config, person],
+  );
+  return (
+    <SessionContext.Provider value={session}>
+      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById("main")?.focus())}>
+        Перейти к содержанию
+      </a>
+      <header class="site-header">
+        <div class="wrap header-row">
+          <a class="brand" href={href.catalog()}>
+            <span class="brand-mark" aria-hidden="true">
+              Н
+            </span>
+            <span class="brand-text">
+              Навигатор
+              <small>дополнительного образования</small>
+            </span>
+          </a>
+          <nav aria-label="Основное меню" class="site-nav">
+            <ul>
+              {NAV.filter((item) => !item.parents || person?.role === "parent").map((item) => (
+                <li key={item.to}>
+                  <a href={item.to} aria-current={item.pages.includes(route.page) ? "page" : undefined}>
+                    {item.label}
+                  </a>
+                </li>
+              ))}
+              <li>
+                {person ? (
+                  <button type="button" class="link-button" onClick={session.signOut}>
+                    Выйти
+                  </button>
+                ) : (
+                  <a href={href.signIn(window.location.hash || href.catalog())} aria-current={route.page === "sign-in" ? "page" : undefined}>
+                    Войти
+                  </a>
+                )}
+              </li>
+            </ul>
+          </nav>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1} class="wrap">
+        {person && person.role !== "parent" && (
+          <p class="notice">
+            Вы вошли как {person.label}. Этот раздел Навигатора — для родителей: здесь доступен каталог программ.
+          </p>
+        )}
+        <Page route={route} />
+      </main>
+      <footer class="site-footer">
+        <div class="wrap">
+          <p>
+            Персонифицированное финансирование дополнительного образования детей. Сертификат выдаётся ребёнку от 5 до
+            18 лет; деньги сертификата идут только на оплату занятий.
+          </p>
+          {person && <p class="who">Вы вошли: {person.label}</p>}
+        </div>
+      </footer>
+    </SessionContext.Provider>
+  );
+}
+
+function Broken({ message }: { message: string }) {
+  return (
+    <main id="main" class="wrap">
+      <h1>Навигатор временно недоступен</h1>
+      <p class="notice notice-error" role="alert">
+        {message}
+      </p>
+      <p>
+        <a class="button" href={window.location.pathname}>
+          Обновить страницу
+        </a>
+      </p>
+    </main>
+  );
+}
+
+async function start(): Promise<void> {
+  const root = document.getElementById("app");
+  if (!root) return;
+  let config: Config;
+  try {
+    config = await loadConfig();
+  } catch {
+    render(<Broken message="Не удалось загрузить настройки. Проверьте подключение к интернету." />, root);
+    return;
+  }
+  configureApi(config.apiUrl);
+  if (config.cognito) {
+    try {
+      const back = await completeCognitoSignIn(config.cognito);
+      if (back) window.location.hash = back.replace(/^#/, "");
+    } catch {
+      render(<Broken message="Войти не удалось. Попробуйте ещё раз." />, root);
+      return;
+    }
+  }
+  root.textContent = "";
+  render(<App config={config} initial={who()} />, root);
+}
+
+void start();
