@@ -3,11 +3,16 @@
 Starts a local S3 (moto's server, in a thread of this process, in memory) with the documents bucket, DynamoDB Local
 on disk under DATA_DIR, creates the local stage's tables, seeds the demo region (unless SEED=0; seeding is idempotent,
 so every start may seed), serves the API with `chalice local` on 127.0.0.1 (AWS_ENDPOINT_URL_S3 pointing at the local
-S3), prints the URL and ready-made tokens, and on Ctrl-C (SIGINT), SIGTERM or SIGHUP stops both servers by their
-process group, then the S3 thread, and exits 0.
+S3) and the Navigator (web/dist, built by `make web`) on its own origin, prints the URLs and ready-made tokens, and on
+Ctrl-C (SIGINT), SIGTERM or SIGHUP stops both servers by their process group, then the S3 and web threads, and exits 0.
+
+The API's port opens only when everything is ready: `chalice local` is launched early, so it imports the app while
+the engine starts and the seed runs, but it binds its port only once run.py tells it to (devtools/local_gateway.py),
+after the tables exist and the seed is in. A request never meets missing tables. Each request goes through the
+Function URL handler, as in AWS, which answers CORS for the Navigator's origin.
 
 Environment: PORT (API, default 8000), DDB_PORT (DynamoDB Local, default 8001), S3_PORT (the local S3, default 8002;
-0 takes any free port), DATA_DIR (default .data), SEED (default 1).
+0 takes any free port), WEB_PORT (the Navigator, default 8080), DATA_DIR (default .data), SEED (default 1).
 """
 
 from __future__ import annotations
@@ -41,8 +46,9 @@ from chalicelib.services.context import Context
 from chalicelib.storage import certificates as certificate_store
 from chalicelib.storage.documents import DocumentStore
 from chalicelib.storage.tables import create_tables, enable_streams
-from devtools import ddb_local, seed
+from devtools import ddb_local, local_gateway, seed
 from devtools import streams as local_streams
+from devtools.web_server import DIST, WebServer
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "local"
@@ -62,8 +68,9 @@ class StartupError(RuntimeError):
     """Something the user can fix (a port taken, a bad variable); printed without a traceback."""
 
 
-class Stop(Exception):
-    """SIGINT or SIGTERM asked us to stop."""
+class Stop(BaseException):
+    """SIGINT or SIGTERM asked us to stop (a BaseException, as KeyboardInterrupt: no ``except Exception`` on the way,
+    in our code or a library's, may swallow it and leave a server running)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ class Options:
     data_dir: Path
     seed: bool
     s3_port: int = 8002  # 0: any free port
+    web_port: int = 8080
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Options:
@@ -83,11 +91,14 @@ class Options:
         s3_port = 0 if env.get("S3_PORT", "").strip() == "0" else _port(env, "S3_PORT", 8002)
         if s3_port in (port, ddb_port):
             raise StartupError(f"S3_PORT must differ from PORT and DDB_PORT (it is {s3_port})")
+        web_port = _port(env, "WEB_PORT", 8080)
+        if web_port in (port, ddb_port, s3_port):
+            raise StartupError(f"WEB_PORT must differ from PORT, DDB_PORT and S3_PORT (it is {web_port})")
         seed_flag = env.get("SEED", "1").strip()
         if seed_flag not in ("0", "1"):
             raise StartupError(f"SEED must be 0 or 1, got {seed_flag!r}")
         data_dir = Path(env.get("DATA_DIR") or ".data").expanduser().resolve()
-        return cls(port, ddb_port, data_dir, seed_flag == "1", s3_port)
+        return cls(port, ddb_port, data_dir, seed_flag == "1", s3_port, web_port)
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
@@ -193,22 +204,77 @@ def stage_settings(stage: str = STAGE) -> Settings:
     return Settings(**values)
 
 
+# --- the Navigator ---------------------------------------------------------------------------------------------------
+
+REGION = ROOT / "web" / "region.json"  # the region's municipalities by id, with their Russian names
+
+
+def web_origins(web_port: int) -> list[str]:
+    """The origins the local API answers CORS for: the Navigator's, by IP and by name."""
+    return [f"http://{HOST}:{web_port}", f"http://localhost:{web_port}"]
+
+
+def demo_people() -> list[dict[str, str]]:
+    """Whom the local sign-in page lists: the demo families, the providers, the operators (devtools/seed.py)."""
+    people: list[dict[str, str]] = []
+    for family in seed.FAMILIES:
+        names = [child.full_name.split()[1] for child in family.children]
+        people.append(
+            {
+                "role": "parent",
+                "sub": family.guardian_sub,
+                "municipality": family.municipality,
+                "label": "Родитель: " + ", ".join(names),
+                "note": family.guardian_sub,
+            }
+        )
+    for provider in seed.PROVIDERS:
+        people.append(
+            {
+                "role": "provider",
+                "sub": provider.sub,
+                "provider_id": provider.inn,
+                "label": provider.name,
+                "note": f"ИНН {provider.inn}",
+            }
+        )
+    for claims, label in ((REGIONAL_OPERATOR, "Региональный оператор"), (MUNICIPAL_OPERATOR, "Муниципальный оператор")):
+        people.append({**claims, "label": label})
+    return people
+
+
+def web_config(api_url: str) -> dict[str, Any]:
+    """The Navigator's config.json in the local stage (in AWS, devtools/site.py writes it from the stack)."""
+    region = json.loads(REGION.read_text(encoding="utf-8"))
+    return {
+        "stage": STAGE,
+        "apiUrl": api_url,
+        "municipalities": region["municipalities"],
+        "people": demo_people(),
+        "cognito": None,
+    }
+
+
 # `chalice local` with one change: a listen backlog of LISTEN_BACKLOG instead of socketserver's 5. With the default,
 # 50 clients connecting at once overflow the kernel's accept queue and some get "connection reset" (measured with
 # tests/e2e/test_local_server.py); the server, its threads and the app are chalice's own.
 LISTEN_BACKLOG = 128
+# Each request goes through the Function URL handler, as in AWS (devtools/local_gateway.py).
 _LAUNCHER = (
     "import sys; from chalice import local; local.ThreadedHTTPServer.request_queue_size = {backlog}; {prelude}; "
+    "from devtools import local_gateway; local_gateway.install(); {gate}; "
     "from chalice.cli import main; sys.exit(main())"
 )
+GATE = "local_gateway.wait_for_go()"
 
 
-def chalice_command(port: int, prelude: str = "pass") -> list[str]:
+def chalice_command(port: int, prelude: str = "pass", *, gated: bool = False) -> list[str]:
     """`chalice local --no-autoreload` on ``port`` of 127.0.0.1, run by this interpreter (the venv's).
 
     ``prelude``: Python statements run first in the server's process (tests force thread switches with it).
+    ``gated``: the server imports the app, then waits for ``go`` on its standard input before it opens its port.
     """
-    code = _LAUNCHER.format(backlog=LISTEN_BACKLOG, prelude=prelude)
+    code = _LAUNCHER.format(backlog=LISTEN_BACKLOG, prelude=prelude, gate=GATE if gated else "pass")
     return [
         sys.executable,
         "-c",
@@ -234,6 +300,7 @@ class Run:
     started: list[subprocess.Popen[bytes]]
     s3: ThreadedMotoServer | None = None
     poller: local_streams.Running | None = None  # feeds the reports' counters from the tables' streams
+    web: WebServer | None = None
 
     def start_s3(self) -> str:
         """moto's S3 server in a thread of this process, on 127.0.0.1; returns its endpoint. Data lives in memory."""
@@ -255,12 +322,39 @@ class Run:
         return engine
 
     def start_api(self, environment: dict[str, str]) -> subprocess.Popen[bytes]:
-        """Launches `chalice local`; it imports the app while the engine starts and the seed runs."""
-        env = {**os.environ, **environment, "PYTHONUNBUFFERED": "1"}
+        """Launches `chalice local`; it imports the app while the engine starts and the seed runs, and opens its port
+        when ``open_api`` says so."""
+        env = {**os.environ, **stage_environment(), **environment, "PYTHONUNBUFFERED": "1"}
+        env["PFDO_CORS_ORIGINS"] = json.dumps(web_origins(self.options.web_port))
         with self.signals.deferred():
-            api = subprocess.Popen(chalice_command(self.options.port), cwd=ROOT, env=env, start_new_session=True)
+            api = subprocess.Popen(
+                chalice_command(self.options.port, gated=True),
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.PIPE,
+                start_new_session=True,
+            )
             self.started.append(api)
         return api
+
+    def open_api(self, api: subprocess.Popen[bytes]) -> None:
+        """The tables exist and the seed is in: the API may open its port."""
+        assert api.stdin is not None
+        try:
+            api.stdin.write(f"{local_gateway.GO}\n".encode())
+            api.stdin.flush()
+        except BrokenPipeError:
+            raise StartupError(f"chalice local exited with code {api.wait()} (its output is above)") from None
+
+    def start_web(self, settings: Settings) -> str:
+        """The Navigator's files and its config.json on WEB_PORT, in a thread of this process."""
+        if not (DIST / "index.html").exists():
+            raise StartupError(f"the Navigator is not built ({DIST} is missing): `make run` builds it, or `make web`")
+        options = self.options
+        api_url = f"http://{HOST}:{options.port}"
+        with self.signals.deferred():
+            self.web = WebServer(HOST, options.web_port, web_config(api_url), api_url).start()
+        return f"http://{HOST}:{self.web.port}"
 
     def wait_for_api(self, api: subprocess.Popen[bytes]) -> None:
         url = f"http://{HOST}:{self.options.port}"
@@ -278,6 +372,7 @@ class Run:
         require_free(options.ddb_port, "DDB_PORT")
         if options.s3_port:
             require_free(options.s3_port, "S3_PORT")
+        require_free(options.web_port, "WEB_PORT")
         options.data_dir.mkdir(parents=True, exist_ok=True)
         s3_endpoint = self.start_s3()
         aws = {
@@ -301,9 +396,11 @@ class Run:
         parents = list(seed.PARENT_SUBS)
         if options.seed:
             parents = seed.seed_region(ctx, say)
+        self.open_api(api)
         self.wait_for_api(api)
         say(f"chalice local (pid {api.pid})")
-        say(banner(settings, options, parents, period_id=str(ctx.today().year)))
+        navigator = self.start_web(settings)
+        say(banner(settings, options, parents, period_id=str(ctx.today().year), navigator=navigator))
         while True:
             if api.poll() is not None:
                 raise StartupError(f"chalice local exited with code {api.returncode}")
@@ -312,6 +409,9 @@ class Run:
             time.sleep(0.5)
 
     def stop(self) -> None:
+        if self.web is not None:
+            self.web.stop()
+            self.web = None
         if self.poller is not None:
             self.poller.stop()
             self.poller = None
@@ -326,7 +426,7 @@ def say(line: str) -> None:
     print(line, flush=True)
 
 
-def banner(settings: Settings, options: Options, parents: list[str], period_id: str) -> str:
+def banner(settings: Settings, options: Options, parents: list[str], period_id: str, navigator: str = "") -> str:
     url = f"http://{HOST}:{options.port}"
     tokens = [
         ("OPERATOR", REGIONAL_OPERATOR, "regional operator (municipality *)"),
@@ -339,6 +439,7 @@ def banner(settings: Settings, options: Options, parents: list[str], period_id: 
     ]
     lines = [
         "",
+        f"The Navigator (for parents): {navigator or '(not served)'}   sign in as anyone of the demo region",
         f"ПФДО local API: {url}",
         f"  stage {STAGE}, tables {settings.table_prefix}*, region time zone {settings.region_timezone}",
         f"  the API page: {url}/docs   the OpenAPI document: {url}/openapi.json",
@@ -348,7 +449,7 @@ def banner(settings: Settings, options: Options, parents: list[str], period_id: 
     for name, claims, who in tokens:
         lines.append(f"export {name}={issue_local_token(settings, claims)}  # {who}, sub {claims['sub']}")
     lines += ["", "Try:", *examples(url, parents, period_id)]
-    lines += ["", f"{READY} {url}  (Ctrl-C stops chalice, DynamoDB Local and S3)"]
+    lines += ["", f"{READY} {url}  (Ctrl-C stops chalice, DynamoDB Local, S3 and the Navigator)"]
     return "\n".join(lines)
 
 

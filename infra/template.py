@@ -6,7 +6,10 @@ schedules of ``topup_sweep`` and ``contract_expiry``, the code zip). It adds, fo
 - the DynamoDB tables, rendered from the PynamoDB models (infra/tables.py);
 - one IAM role per function naming only the tables, indexes and actions it uses (infra/access.py);
 - the Function URL of the HTTP handler (``app.url_handler``, public: tokens are checked inside);
-- the Cognito user pool and app client whose tokens the API accepts;
+- the Cognito user pool and app client whose tokens the API accepts, and the Hosted UI's domain (sign-in with the
+  authorization code flow and PKCE);
+- the Navigator's site (infra/site.py): a private bucket behind CloudFront with origin access control and security
+  headers; the API and the documents bucket accept its origin (never ``*``);
 - the private, encrypted bucket of provider documents (pre-signed access only);
 - the EventBridge Scheduler group and role with which a period's start runs the ``topup`` function;
 - the alarms (errors, throttles, top-up not finished in time, ledger drift), their SNS topic, and a dashboard.
@@ -30,7 +33,7 @@ from chalice.utils import to_cfn_resource_name
 
 from chalicelib.storage.aggregates import STREAM_FILTERS
 from chalicelib.storage.tables import table_schemas
-from infra import access, metrics
+from infra import access, metrics, site
 from infra.tables import table_logical_id, table_resources
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -251,9 +254,7 @@ def _environment(stage: Stage, function: str) -> Json:
                 "PFDO_COGNITO_CLIENT_IDS": {"Fn::Sub": '["${UserPoolClient}"]'},
                 "PFDO_COGNITO_REGION": {"Ref": "AWS::Region"},
                 # The same origins may call the Function URL (CORS answered by functions/url_adapter.py).
-                "PFDO_CORS_ORIGINS": {
-                    "Fn::Sub": ['["${Origins}"]', {"Origins": {"Fn::Join": ['","', {"Ref": "AllowedOrigins"}]}}]
-                },
+                "PFDO_CORS_ORIGINS": site.cors_origins_variable(),
                 # Resolved at deploy time from the generated secret: cursors cannot be forged with a known key.
                 "PFDO_CURSOR_SECRET": {"Fn::Sub": "{{resolve:secretsmanager:${CursorSecret}:SecretString}}"},
             }
@@ -388,8 +389,11 @@ def user_pool(stage: Stage) -> Json:
                 "TokenValidityUnits": {"AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": "days"},
                 "ReadAttributes": ["email", "email_verified", "name", *custom],
                 "WriteAttributes": ["email", "name"],
+                # The Navigator signs in through the Hosted UI: authorization code flow with PKCE, back to the site.
+                **site.OAUTH_CLIENT,
             },
         },
+        **site.hosted_ui_domain(stage.prefix),
     }
 
 
@@ -416,7 +420,7 @@ def documents_bucket() -> Json:
                     "CorsRules": [
                         {
                             "AllowedMethods": ["POST", "GET"],
-                            "AllowedOrigins": {"Ref": "AllowedOrigins"},
+                            "AllowedOrigins": site.cors_origins_list(),
                             "AllowedHeaders": ["*"],
                             "MaxAge": 3000,
                         }
@@ -797,9 +801,11 @@ def dashboard(stage: Stage) -> Json:
 PARAMETERS: Json = {
     "AllowedOrigins": {
         "Type": "CommaDelimitedList",
-        "Default": "*",
-        "Description": "Origins of the web clients (the navigator's site, e.g. https://navigator.example.org): "
-        "they may call the Function URL (CORS) and upload provider documents; '*' allows any",
+        "Default": "",
+        "AllowedPattern": "^(https://[a-z0-9.-]+(:[0-9]{1,5})?)?$",
+        "Description": "Origins of web clients besides the Navigator's own site (which is always allowed), e.g. "
+        "https://navigator.example.org for its custom domain: they may call the Function URL (CORS) and upload "
+        "provider documents. Never '*'",
     },
     "AlarmEmail": {"Type": "String", "Default": "", "Description": "Who receives the alarms (empty: nobody yet)"},
     "TopupDeadlineHours": {
@@ -813,6 +819,7 @@ PARAMETERS: Json = {
 
 CONDITIONS: Json = {
     "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
+    site.HAS_ALLOWED_ORIGINS: {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "AllowedOrigins"}]}, ""]}]},
 }
 
 
@@ -833,6 +840,7 @@ def outputs(stage: Stage) -> Json:
             }
         },
     }
+    found.update(site.outputs())
     if "admin" in stage.functions:
         found["AdminFunctionName"] = {"Value": {"Ref": function_id("admin")}}
     return found
@@ -863,6 +871,7 @@ def merge_template(stage: Stage) -> Json:
         function_url(),
         user_pool(stage),
         documents_bucket(),
+        site.site_resources(stage.prefix),
         cursor_secret(stage),
         period_schedules(stage),
         notification_bus(stage),

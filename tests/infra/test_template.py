@@ -270,7 +270,8 @@ def test_the_documents_bucket_is_private_encrypted_tls_only_and_reached_by_presi
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     assert properties["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     (cors,) = properties["CorsConfiguration"]["CorsRules"]
-    assert cors["AllowedOrigins"] == {"Ref": "AllowedOrigins"} and "POST" in cors["AllowedMethods"]
+    # The Navigator's site, then the extra AllowedOrigins (never "*").
+    assert resolve(cors["AllowedOrigins"]) == [SITE, *SAMPLE["AllowedOrigins"]] and "POST" in cors["AllowedMethods"]
     assert "PUT" not in cors["AllowedMethods"] and "DELETE" not in cors["AllowedMethods"]
     lifecycle = {r["Id"]: r for r in properties["LifecycleConfiguration"]["Rules"]}
     assert lifecycle["abort-incomplete-uploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
@@ -280,6 +281,89 @@ def test_the_documents_bucket_is_private_encrypted_tls_only_and_reached_by_presi
     (objects,) = [s for s in statements(resources["APIHandlerRole"]) if s["Sid"] == "ProviderDocuments"]
     assert objects["Resource"] == {"Fn::Sub": "${DocumentsBucket.Arn}/providers/*"}
     assert sorted(objects["Action"]) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+
+
+# --- the Navigator's site -------------------------------------------------------------------------------------------
+
+
+def test_the_site_bucket_is_private_and_read_only_by_its_distribution_through_origin_access_control(
+    resources: dict[str, Any],
+) -> None:
+    bucket = resources["SiteBucket"]["Properties"]
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    rule = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert "WebsiteConfiguration" not in bucket and "CorsConfiguration" not in bucket  # no public website endpoint
+    allow, deny = resources["SiteBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert allow["Effect"] == "Allow" and allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"  # reads only: no list, no write
+    assert allow["Resource"] == {"Fn::Sub": "${SiteBucket.Arn}/*"}
+    source = allow["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    assert source.endswith(":distribution/${SiteDistribution}")  # this distribution only, not any in the account
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    oac = resources["SiteOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]) == (
+        "s3",
+        "always",
+        "sigv4",
+    )
+    config = resources["SiteDistribution"]["Properties"]["DistributionConfig"]
+    (origin,) = config["Origins"]
+    assert origin["DomainName"] == {"Fn::GetAtt": ["SiteBucket", "RegionalDomainName"]}
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["SiteOriginAccessControl", "Id"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # OAC, not the legacy identity
+    behaviour = config["DefaultCacheBehavior"]
+    assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
+    assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "SiteResponseHeadersPolicy"}
+    assert config["DefaultRootObject"] == "index.html"
+
+
+def test_the_site_answers_with_security_headers_that_allow_only_its_own_code_and_the_api(
+    resources: dict[str, Any],
+) -> None:
+    headers = resources["SiteResponseHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    security = headers["SecurityHeadersConfig"]
+    assert all(header["Override"] for header in security.values())
+    hsts = security["StrictTransportSecurity"]
+    assert hsts["AccessControlMaxAgeSec"] >= 365 * 24 * 3600 and hsts["IncludeSubdomains"] is True
+    assert security["ContentTypeOptions"] == {"Override": True}  # nosniff
+    assert security["FrameOptions"]["FrameOption"] == "DENY"
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] == "strict-origin-when-cross-origin"
+    csp = dict(
+        directive.split(" ", 1)
+        for directive in resolve(security["ContentSecurityPolicy"]["ContentSecurityPolicy"]).split("; ")
+    )
+    assert csp["default-src"] == "'self'" and csp["script-src"] == "'self'" and csp["style-src"] == "'self'"
+    assert csp["frame-ancestors"] == "'none'" and csp["object-src"] == "'none'"
+    assert "unsafe" not in " ".join(csp.values()) and "*" not in csp["script-src"]
+    connect = csp["connect-src"].split()
+    assert connect[0] == "'self'"
+    assert "https://*.lambda-url.eu-central-1.on.aws" in connect  # the API (its Function URL)
+    assert any(c.endswith(".auth.eu-central-1.amazoncognito.com") for c in connect)  # the sign-in's token endpoint
+
+
+def test_the_api_and_the_sign_in_accept_the_sites_origin_and_never_any_origin(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    variables = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert json.loads(resolve(variables["PFDO_CORS_ORIGINS"])) == [SITE, *SAMPLE["AllowedOrigins"]]
+    without_extras = variables["PFDO_CORS_ORIGINS"]["Fn::If"][2]
+    assert json.loads(resolve(without_extras)) == [SITE]
+    assert template["Parameters"]["AllowedOrigins"]["Default"] == ""
+    assert not re.match(template["Parameters"]["AllowedOrigins"]["AllowedPattern"], "*")
+    client = resources["UserPoolClient"]["Properties"]
+    assert client["AllowedOAuthFlows"] == ["code"] and client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert client["GenerateSecret"] is False  # a public client: PKCE in the page, no secret to leak
+    assert "openid" in client["AllowedOAuthScopes"]
+    assert [resolve(url) for url in client["CallbackURLs"]] == [f"{SITE}/"]
+    assert [resolve(url) for url in client["LogoutURLs"]] == [f"{SITE}/"]
+    domain = resources["UserPoolDomain"]["Properties"]
+    assert domain["UserPoolId"] == {"Ref": "UserPool"}
+    outputs = template["Outputs"]
+    assert {"SiteUrl", "SiteBucketName", "SiteDistributionId", "HostedUiDomain"} <= set(outputs)
 
 
 # --- schedules and concurrency ---------------------------------------------------------------------------------------
@@ -323,7 +407,11 @@ SAMPLE = {
     "DocumentsBucket": "pfdo-prod-documentsbucket-1x2y3z",
     "AllowedOrigins": ["https://navigator.example.org", "https://admin.example.org"],
     "NotificationBus": "pfdo-prod-notifications",
+    "SiteDistribution.DomainName": "d111111abcdef8.cloudfront.net",
+    "UserPoolDomain": "pfdo-prod-123456789012",
+    "AWS::AccountId": "123456789012",
 }
+SITE = "https://d111111abcdef8.cloudfront.net"
 
 
 def resolve(value: Any) -> Any:
@@ -337,6 +425,13 @@ def resolve(value: Any) -> Any:
     if "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
         return separator.join(resolve(parts))
+    if "Fn::If" in value:  # the conditions as they are with SAMPLE's values: AllowedOrigins given
+        condition, when_true, _when_false = value["Fn::If"]
+        assert condition == "HasAllowedOrigins", condition
+        return resolve(when_true)
+    if "Fn::Split" in value:
+        separator, text = value["Fn::Split"]
+        return resolve(text).split(separator)
     text, names = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
     names = {name: resolve(v) for name, v in names.items()}
     if "{{resolve:secretsmanager:" in text:
@@ -354,7 +449,7 @@ def test_the_api_handlers_environment_makes_valid_settings(
     assert settings.stage == "prod" and not settings.is_local
     assert settings.cognito_user_pool_id == SAMPLE["UserPool"] and settings.cognito_region == "eu-central-1"
     assert settings.cognito_client_ids == (SAMPLE["UserPoolClient"],)
-    assert settings.cors_origins == tuple(SAMPLE["AllowedOrigins"])
+    assert settings.cors_origins == (SITE, *SAMPLE["AllowedOrigins"])
     assert settings.documents_bucket == SAMPLE["DocumentsBucket"]
     assert settings.cursor_secret.get_secret_value() == "a-generated-secret"
 

@@ -178,7 +178,7 @@ export function CatalogPage() {
           </select>
         </div>
         <div class="field field-narrow">
-          <label for="f-age">Возраст ребёнка</label>
+          <label for="f-age">Возраст, лет</label>
           <input id="f-age" type="number" inputMode="numeric" min={5} max={17} value={filters.age} onInput={set("age")} />
         </div>
         <div class="checks">
