@@ -77,7 +77,7 @@ function Ledger({ id }: { id: string }) {
       {!entries && first.loading && <Loading />}
       {entries && entries.length === 0 && <p>Движений по сертификату пока не было.</p>}
       {entries && entries.length > 0 && (
-        <div class="table-scroll">
+        <div class="table-scroll" tabIndex={0} role="region" aria-labelledby="ledger-title">
           <table class="ledger">
             <caption class="visually-hidden">Операции по сертификату, сначала новые</caption>
             <thead>

@@ -78,11 +78,12 @@ export function SignInPage({ next }: { next: string }) {
             <ul class="people">
               {group.map((p) => (
                 <li key={p.sub} class="person">
-                  <span>
+                  <span class="person-text">
                     <strong>{p.label}</strong>
-                    <span class="muted">
-                      {p.municipality && p.municipality !== "*" ? ` · ${municipalityName(config.municipalities, p.municipality)}` : ""}
-                      {p.note ? ` · ${p.note}` : ""}
+                    <span class="muted small">
+                      {[p.municipality && p.municipality !== "*" ? municipalityName(config.municipalities, p.municipality) : "", p.note ?? ""]
+                        .filter(Boolean)
+                        .join(" · ")}
                     </span>
                   </span>
                   <button
