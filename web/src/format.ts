@@ -87,3 +87,16 @@ export function plural(n: number, one: string, few: string, many: string): strin
 export function seats(n: number): string {
   return n === 0 ? "мест нет" : `${n} ${plural(n, "свободное место", "свободных места", "свободных мест")}`;
 }
+
+const REASONS: Record<string, string> = {
+  funded: "оформлено финансирование",
+  topup: "новый период",
+  period_end: "окончание периода",
+};
+
+/** A ledger entry's reason in Russian: the system's own words translated, a person's text as written. */
+export function reason(text: string): string {
+  if (text in REASONS) return REASONS[text] ?? text;
+  if (/^merged (into|from) /.test(text)) return "объединение сертификатов";
+  return text;
+}

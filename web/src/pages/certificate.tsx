@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { api, type LedgerEntry, ok, Refusal } from "../api";
 import { BalanceBar, Failure, Loading, PageTitle, useAction, useLoad } from "../components";
-import { CERTIFICATE_STATUS, date, ENTRY_KIND, money, month } from "../format";
+import { CERTIFICATE_STATUS, date, ENTRY_KIND, money, month, reason } from "../format";
 import { href } from "../router";
 import { useSession } from "../session";
 import { NeedParent } from "./need-parent";
@@ -97,7 +97,7 @@ function Ledger({ id }: { id: string }) {
                     {ENTRY_KIND[entry.kind] ?? entry.kind}
                     {entry.month && <span class="muted"> за {month(entry.month)}</span>}
                     {entry.contract_id && <span class="muted small"> · договор № {entry.contract_id}</span>}
-                    {entry.reason && <span class="muted small"> · {entry.reason}</span>}
+                    {entry.reason && <span class="muted small"> · {reason(entry.reason)}</span>}
                   </td>
                   <td class={`num ${OUTGOING.has(entry.kind) ? "out" : "in"}`}>
                     {OUTGOING.has(entry.kind) ? "−" : "+"}

@@ -5,7 +5,7 @@
 // (it answers a repeat with the first answer). A new key is made only for a new attempt: another child, or after
 // the API answered (a contract, or a refusal).
 import { useRef, useState } from "preact/hooks";
-import { api, type Child, type Contract, newKey, ok, type Rating } from "../api";
+import { api, type Child, type Contract, newKey, ok, type Rating, Refusal } from "../api";
 import { Failure, Loading, PageTitle, useAction, useLoad } from "../components";
 import { retryable } from "../errors";
 import { ages, CERTIFICATE_STATUS, date, DIRECTIONS, money, municipalityName, plural, seats } from "../format";
@@ -63,7 +63,7 @@ function Ratings({ id }: { id: string }) {
   );
 }
 
-function Enrol({ programId, price }: { programId: string; price: number }) {
+function Enrol({ programId, price, seatsChanged }: { programId: string; price: number; seatsChanged: () => void }) {
   const children = useLoad(async () => (await ok(api().GET("/children"))).children, []);
   const [chosen, setChosen] = useState("");
   const [made, setMade] = useState<{ contract: Contract; child: Child } | null>(null);
@@ -83,6 +83,7 @@ function Enrol({ programId, price }: { programId: string; price: number }) {
       attempt.current = null;
     } catch (failure) {
       if (!retryable(failure)) attempt.current = null; // answered: the next click is a new attempt
+      if (failure instanceof Refusal && failure.code === "no_seats") seatsChanged();
       throw failure;
     }
   });
@@ -135,11 +136,10 @@ function Enrol({ programId, price }: { programId: string; price: number }) {
                 enrol.clear();
               }}
             />
-            <span>
+            <span class="choice-text">
               <strong>{child.full_name}</strong>
-              <span class="muted">
-                {" "}
-                · {CERTIFICATE_STATUS[child.certificate.status] ?? child.certificate.status}
+              <span class="muted small">
+                {CERTIFICATE_STATUS[child.certificate.status] ?? child.certificate.status}
                 {child.certificate.status === "funded" && `, доступно ${money(child.certificate.balance.available)}`}
               </span>
             </span>
@@ -202,17 +202,15 @@ export function ProgramPage({ id }: { id: string }) {
             </div>
             <div>
               <dt>Адрес</dt>
-              <dd>
-                {p.address}, {municipalityName(config.municipalities, p.municipality)}
-              </dd>
+              <dd>{p.address}</dd>
             </div>
             <div>
               <dt>Расписание</dt>
               <dd>{p.schedule}</dd>
             </div>
             <div>
-              <dt>Период</dt>
-              <dd>{p.period_id}</dd>
+              <dt>Муниципалитет</dt>
+              <dd>{municipalityName(config.municipalities, p.municipality)}</dd>
             </div>
           </dl>
         </div>
@@ -224,7 +222,7 @@ export function ProgramPage({ id }: { id: string }) {
               Чтобы записать ребёнка, <a href={href.signIn(href.program(id))}>войдите</a>.
             </p>
           )}
-          {person?.role === "parent" && <Enrol programId={p.program_id} price={p.price_per_month} />}
+          {person?.role === "parent" && <Enrol programId={p.program_id} price={p.price_per_month} seatsChanged={program.reload} />}
           {person && person.role !== "parent" && <p>Записывать детей могут только родители.</p>}
         </section>
       </div>
