@@ -9,7 +9,8 @@ export DDB_PORT ?= 8001
 export DATA_DIR ?= .data
 export SEED ?= 1
 export WEB_PORT ?= 8080
-# pytest workers: the suite's DynamoDB Local instances are per worker.
+# pytest workers: the suite's DynamoDB Local instances are per worker. --dist loadgroup keeps the browser tests
+# (tests/browser, xdist_group "browser") on one worker with one stack; the others spread as before.
 PYTEST_WORKERS ?= auto
 
 .PHONY: run test lint typecheck unit bench setup lock clean web
@@ -67,7 +68,7 @@ typecheck: setup
 	$(PY) -m mypy
 
 test: setup lint typecheck web .chromium-checked
-	$(PY) -m pytest -n $(PYTEST_WORKERS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 # Every figure in one table, bench/results/<time>.md and .json (about 15 minutes; QUICK=1: about 2).
 # BENCH_ARGS passes options through (python -m bench.run --help).
@@ -86,5 +87,5 @@ clean:
 
 # The deployable artefacts of STAGE (default prod) in dist/STAGE: sam.json and deployment.zip (infra/README.md).
 .PHONY: package
-package: setup web/generated/api.d.ts
+package: setup
 	STAGE=$${STAGE:-prod} $(PY) -m devtools.package

@@ -12,7 +12,9 @@
 4. Chalice's REST API removed (``infra.template.finalise``), the template checked (``infra.template.problems``) and
    linted with cfn-lint; then sam.json, deployment.zip and the merge template written to dist/STAGE;
 5. the zip given compiled bytecode for every module (``precompile``). Lambda's /var/task is read-only, so without it
-   every cold start compiles each module from source again (it halves the cold import; figures in bench/package.py).
+   every cold start compiles each module from source again (it halves the cold import; figures in bench/package.py);
+6. the Navigator's static site built into dist/STAGE/web (web/build.mjs: esbuild from the pinned node_modules), for
+   the site bucket; its config.json is written at deploy time from the stack's outputs (devtools/site.py).
 
 Deploying is one command on a machine with AWS credentials (infra/README.md).
 """
@@ -64,6 +66,18 @@ class Artefacts:
     template: Path
     code: Path
     merge_template: Path
+    site: Path
+
+
+def build_site(target: Path) -> Path:
+    """The Navigator's files (index.html, hashed assets) in ``target``, bundled by esbuild."""
+    node = shutil.which("node")
+    if node is None:
+        raise PackageError("node is missing: the Navigator is built with Node.js (make setup installs its packages)")
+    _run([node, str(ROOT / "web" / "build.mjs"), str(target)], "building the Navigator (web/build.mjs)")
+    if not (target / "index.html").exists():
+        raise PackageError(f"the Navigator's build wrote no {target / 'index.html'}")
+    return target
 
 
 def _region() -> str:
@@ -245,7 +259,8 @@ def build(stage: str, dist: Path, *, run_lint: bool = True) -> Artefacts:
         shutil.move(Path(work) / "chalice" / "deployment.zip", folder / "deployment.zip")
         precompile(folder / "deployment.zip", _runtime(final))
         shutil.move(merge, folder / "merge-template.json")
-    artefacts = Artefacts(folder, folder / "sam.json", folder / "deployment.zip", folder / "merge-template.json")
+    site = build_site(folder / "web")
+    artefacts = Artefacts(folder, folder / "sam.json", folder / "deployment.zip", folder / "merge-template.json", site)
     if run_lint:
         findings = lint(artefacts.template, _region())
         if findings:
@@ -265,10 +280,13 @@ def main() -> int:
     print(f"stage {stage}: {len(template['Resources'])} resources, functions {', '.join(functions)}; cfn-lint clean")
     for path in (artefacts.template, artefacts.code, artefacts.merge_template):
         print(f"  {path.relative_to(ROOT)}  {path.stat().st_size / 1024 / 1024:.2f} MiB")
+    files = [p for p in artefacts.site.rglob("*") if p.is_file()]
+    print(f"  {artefacts.site.relative_to(ROOT)}/  the Navigator: {len(files)} files")
     print(
         f"deploy: sam deploy --template-file {artefacts.template.relative_to(ROOT)} --stack-name pfdo-{stage} "
         "--resolve-s3 --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND  (infra/README.md)"
     )
+    print(f"then the site: .venv/bin/python -m devtools.site pfdo-{stage} {artefacts.site.relative_to(ROOT)}")
     return 0
 
 

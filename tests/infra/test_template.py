@@ -100,7 +100,12 @@ def test_cfn_lint_finds_nothing_in_the_deployable_template(built: Artefacts) -> 
 
 
 def test_the_artefacts_are_the_template_the_code_zip_and_the_merge_template(built: Artefacts) -> None:
-    assert sorted(p.name for p in built.folder.iterdir()) == ["deployment.zip", "merge-template.json", "sam.json"]
+    names = sorted(p.name for p in built.folder.iterdir())
+    assert names == ["deployment.zip", "merge-template.json", "sam.json", "web"]
+    # The Navigator's site for the bucket: its page and hashed assets; config.json is written at deploy time.
+    assert built.site == built.folder / "web" and (built.site / "index.html").is_file()
+    assets = sorted(p.suffix for p in (built.site / "assets").iterdir())
+    assert assets == [".css", ".js"] and not (built.site / "config.json").exists()
     template = json.loads(built.template.read_text())
     assert {
         r["Properties"]["CodeUri"] for r in of_type(template["Resources"], "AWS::Serverless::Function").values()
