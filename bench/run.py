@@ -7,7 +7,8 @@
 
 Parts: money (round trips per operation, top-up throughput, seeding), catalog (page latency and round trips),
 contracts (charge against a bare TransactWriteItems, the enrolment rush, round trips of enrol and charge), deployment
-(zip size, cold import), reports (bench/reports.py, when it exists). Each part starts its own in-memory DynamoDB Local
+(zip size, cold import), web (the Navigator: gzipped JS and CSS, the catalog's first render in headless Chromium),
+reports (bench/reports.py, when it exists). Each part starts its own in-memory DynamoDB Local
 and fresh tables, and stops them. The table goes to stdout and to bench/results/<UTC start>.md and .json; progress to
 stderr. Exit status 1 when a part failed (the others' figures are still saved).
 """
@@ -75,6 +76,7 @@ SIZE_OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ("--charges", "charges", int, "measured charges per path (full 300, quick 60)"),
     ("--attempts", "rush_attempts", int, "enrolment attempts in the rush (full 1000, quick 200)"),
     ("--import-runs", "import_runs", int, "fresh interpreters per cold-import kind (full 15, quick 5)"),
+    ("--web-loads", "web_loads", int, "loads of the Navigator's catalog in Chromium (full 15, quick 5)"),
 ]
 
 

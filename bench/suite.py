@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bench import catalog, contracts, operations, package, topup
+from bench import catalog, contracts, operations, package, topup, web
 from bench.operations import OperationTrips
 from bench.report import Figure, number
 from chalicelib.storage.tables import create_tables, delete_tables
@@ -41,6 +41,8 @@ ROUND_TRIP_TARGETS: dict[str, tuple[str, Callable[[dict[str, float]], bool]]] = 
 TOPUP_TRIPS_PER_CERTIFICATE = 0.1
 HTTP_CHARGE_RATIO = contracts.TARGET_RATIO
 IMPORT_RATIO = 1.3
+WEB_KB = 100  # the Navigator's gzipped JS + CSS (issue 11)
+WEB_FIRST_RENDER_MS = 1500  # the catalog's first render in headless Chromium against `make run` (issue 11)
 LAMBDA_ZIPPED_MIB, LAMBDA_UNZIPPED_MIB = 50, 250
 
 
@@ -62,6 +64,7 @@ class Sizes:
     rush_seats: int = 30
     rush_threads: int = 16
     import_runs: int = 15
+    web_loads: int = 15
 
 
 FULL = Sizes(quick=False)
@@ -76,6 +79,7 @@ QUICK = Sizes(
     charge_warmup=10,
     rush_attempts=200,
     import_runs=5,
+    web_loads=5,
 )
 
 
@@ -431,6 +435,65 @@ def deployment_part(sizes: Sizes) -> Measured:
     return Measured(figures, result)
 
 
+# --- the Navigator -----------------------------------------------------------------------------------------------
+
+WEB = "navigator"
+
+
+def _kb(size: int) -> float:
+    return round(size / 1024, 1)
+
+
+def web_part(sizes: Sizes) -> Measured:
+    result = web.run(sizes.web_loads)
+    level = result["gzip_level"]
+    total = _kb(result["js_gzip_bytes"] + result["css_gzip_bytes"])
+    total_met = at_most(total, WEB_KB, " KB")
+    render_met = at_most(result["first_render_p50_ms"], WEB_FIRST_RENDER_MS, " ms")
+    warm = result["loads"] - 1
+    figures = [
+        Figure(
+            WEB,
+            "client JS, gzipped",
+            "KB",
+            _kb(result["js_gzip_bytes"]),
+            f"size, gzip -{level}",
+            False,
+            detail=f"{_kb(result['js_bytes'])} KB minified",
+        ),
+        Figure(
+            WEB,
+            "client CSS, gzipped",
+            "KB",
+            _kb(result["css_gzip_bytes"]),
+            f"size, gzip -{level}",
+            False,
+            detail=f"{_kb(result['css_bytes'])} KB minified",
+        ),
+        Figure(WEB, "client JS + CSS, gzipped", "KB", total, f"size, gzip -{level}", False, *total_met),
+        Figure(
+            part=WEB,
+            name="catalog's first render in headless Chromium: p50",
+            unit="ms",
+            value=result["first_render_p50_ms"],
+            statistic=f"median of {warm} loads, fresh profile each",
+            timed=True,
+            target=render_met[0],
+            meets=render_met[1],
+            detail=f"highest {number(result['first_render_max_ms'])} ms",
+        ),
+        Figure(
+            WEB,
+            "catalog's first render, the API's first request (cold)",
+            "ms",
+            result["first_render_cold_api_ms"],
+            "1 load",
+            True,
+        ),
+    ]
+    return Measured(figures, result)
+
+
 # --- reports (bench/reports.py, written separately) ------------------------------------------------------------------
 
 REPORTS = "reports"
@@ -499,5 +562,6 @@ PARTS: dict[str, tuple[str, Callable[[Sizes], Measured | None]]] = {
     "catalog": (CATALOG, catalog_part),
     "contracts": (CONTRACTS, contracts_part),
     "deployment": (DEPLOYMENT, deployment_part),
+    "web": (WEB, web_part),
     "reports": (REPORTS, reports_part),
 }
