@@ -4,7 +4,7 @@ import re
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A browser origin: scheme and host (and port), no path, no trailing slash; browsers send hosts in lower case.
@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     # How long the pool's keys are kept, and how often a token naming an unknown key may make us fetch them again.
     jwks_cache_seconds: float = Field(default=3600.0, ge=0)
     jwks_refetch_seconds: float = Field(default=30.0, ge=0)
-    # Browser origins of the web clients allowed to call the Function URLs (CORS), matched exactly; "*" allows any.
+    # Browser origins of the web clients allowed to call the Function URLs (CORS), matched exactly; "*" allows any, in
+    # the local stage only.
     # In the environment a JSON list, e.g. PFDO_CORS_ORIGINS='["https://navigator.example.ru"]'.
     cors_origins: tuple[str, ...] = ()
     # Signs pagination cursors so a client cannot forge one.
@@ -79,6 +80,12 @@ class Settings(BaseSettings):
             if origin != "*" and not ORIGIN.match(origin):
                 raise ValueError(f"{origin!r} is not an origin like https://navigator.example.ru (no path, no slash)")
         return origins
+
+    @model_validator(mode="after")
+    def _no_wildcard_origin_outside_local(self) -> "Settings":
+        if "*" in self.cors_origins and self.stage != "local":
+            raise ValueError("cors_origins: '*' is for the local stage only; name the web clients' origins")
+        return self
 
     @property
     def is_local(self) -> bool:

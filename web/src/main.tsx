@@ -1,5 +1,5 @@
 // The Navigator for parents: the catalog of programs, a program's page with enrolment, sign-in, my children, the
-// certificate cabinet and the contracts. A static single-page client of the HTTP API (web/README.md).
+// certificate cabinet and the contracts. A static single-page client of the HTTP API (docs/navigator.md).
 import { render } from "preact";
 import { useMemo, useState } from "preact/hooks";
 import { configureApi } from "./api";
