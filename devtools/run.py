@@ -255,11 +255,11 @@ def web_config(api_url: str) -> dict[str, Any]:
     }
 
 
-# `chalice local` with one change: a listen backlog of LISTEN_BACKLOG instead of socketserver's 5. With the default,
+# `chalice local` with two changes. A listen backlog of LISTEN_BACKLOG instead of socketserver's 5: with the default,
 # 50 clients connecting at once overflow the kernel's accept queue and some get "connection reset" (measured with
-# tests/e2e/test_local_server.py); the server, its threads and the app are chalice's own.
+# tests/e2e/test_local_server.py). And each request goes through the Function URL handler, as in AWS, rather than
+# chalice's API Gateway emulation (devtools/local_gateway.py). The server, its threads and the app are chalice's own.
 LISTEN_BACKLOG = 128
-# Each request goes through the Function URL handler, as in AWS (devtools/local_gateway.py).
 _LAUNCHER = (
     "import sys; from chalice import local; local.ThreadedHTTPServer.request_queue_size = {backlog}; {prelude}; "
     "from devtools import local_gateway; local_gateway.install(); {gate}; "
@@ -481,7 +481,7 @@ def main() -> int:
         run = Run(Options.from_env(os.environ), signals, [])
         run.serve()
     except Stop as stop:
-        say(f"\n{stop}: stopping chalice local, DynamoDB Local and S3")
+        say(f"\n{stop}: stopping chalice local, DynamoDB Local, S3 and the Navigator")
         code = 0
     except StartupError as failure:
         print(f"make run: {failure}", file=sys.stderr, flush=True)

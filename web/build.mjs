@@ -25,6 +25,7 @@ const result = await build({
   jsx: "automatic",
   jsxImportSource: "preact",
   legalComments: "none",
+  charset: "utf8", // Russian text as it is, not \uXXXX escapes (module scripts are always read as UTF-8)
   metafile: true,
   logLevel: "warning",
 });

@@ -134,7 +134,9 @@ export async function completeCognitoSignIn(cognito: Cognito): Promise<string | 
   const tokens = (await response.json()) as { id_token?: string };
   if (!tokens.id_token) throw new SignInFailed("no id_token");
   const said = claims(tokens.id_token);
-  const role = (said["custom:role"] ?? said.role ?? "parent") as Who["role"];
+  const groups = Array.isArray(said["cognito:groups"]) ? (said["cognito:groups"] as string[]) : [];
+  const grouped = groups.find((g) => g === "parent" || g === "provider" || g === "operator");
+  const role = (said["custom:role"] ?? grouped ?? said.role ?? "parent") as Who["role"];
   const label = String(said.name ?? said.email ?? said.sub ?? "");
   remember(tokens.id_token, { sub: String(said.sub ?? ""), role, label });
   return pending.returnTo;
