@@ -193,6 +193,8 @@ class Pages:
     def check(self, name: str) -> None:
         page = self.page
         page.wait_for_load_state("networkidle")
+        # Settled: nothing the page is still loading (an SPA's later requests are not the document's load state).
+        page.wait_for_function("() => !document.querySelector('.loading, [aria-busy=\"true\"]')")
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 800})
             page.wait_for_timeout(100)
