@@ -1,5 +1,5 @@
-"""The Chalice app: the HTTP routes (functions/routes.py), the scheduled and console functions (functions/jobs.py),
-and the handler of the Function URLs in front of the routes.
+"""The Chalice app: the HTTP routes (functions/edge/routes.py), the scheduled and console functions
+(functions/jobs/handlers.py), and the handler of the Function URLs in front of the routes.
 
 Nothing behind a route or a job is imported here: each loads with the first request or event that needs it.
 """
@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from chalice import Chalice
 
-from chalicelib.config import get_settings
-from functions import jobs, routes
-from functions.url_adapter import make_handler
+from chalicelib.platform.config import get_settings
+from functions.edge import routes
+from functions.edge.url_adapter import make_handler
+from functions.jobs import handlers as jobs
 
 app = Chalice(app_name="pfdo-functions")
 # Statements download as PDF: sent base64-encoded, as Lambda carries binary bodies.

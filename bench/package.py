@@ -10,7 +10,7 @@ site-packages, the folder first on ``sys.path`` as the Lambda runtime puts the z
 
 - **app**: ``import app`` — everything a cold Lambda loads before its first event: the route table and the jobs'
   entry points, the configuration, the Function URL adapter and the runtime context (views load with the first
-  request that needs them, functions/routes.py);
+  request that needs them, functions/edge/routes.py);
 - **app, source only**: the same from the zip without its bytecode (as Chalice packages it): every module compiled
   at each cold start — what ``devtools.package.precompile`` saves;
 - **deps (as used)**: exactly the third-party modules that ``import app`` loads (read from a first probe), imported
@@ -115,10 +115,10 @@ def zip_parts(code: Path, top: int = 10) -> dict[str, Any]:
 
 
 # What a warm HTTP function holds once every route has been asked for: the app, the HTTP edge and every view
-# (routes load their modules on first use, see functions/routes.py).
+# (routes load their modules on first use, see functions/edge/routes.py).
 WHOLE_API = [
     "app",
-    "functions.http",
+    "functions.edge.http",
     *(f"functions.{m}" for m in ("periods", "certificates", "providers", "programs", "contracts")),
 ]
 

@@ -1,14 +1,14 @@
-"""The process-wide context of a function, built on first use (never at import time)."""
+"""The process-wide context of a function, built on first use (never at import time): the composition root that the
+HTTP edge (functions/edge/), the views and the jobs (functions/jobs/) share."""
 
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from chalicelib.clock import SettableClock, SystemClock
-from chalicelib.config import get_settings
+from chalicelib.platform.clock import SettableClock, SystemClock
+from chalicelib.platform.config import get_settings
 from chalicelib.services.context import Context
 from chalicelib.storage.models import bind_tables
 
@@ -40,15 +40,3 @@ def logger() -> Logger:
         if not _logger:
             _logger.append(Logger(service="pfdo-functions"))
         return _logger[0]
-
-
-# Without a Lambda context (tests, a console run), a job works this long.
-DEFAULT_BUDGET_SECONDS = 600.0
-
-
-def budget(context: Any, safety_margin_seconds: float) -> float:
-    """Seconds a job may work: what Lambda leaves it, less the margin to checkpoint and answer before it is stopped."""
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if remaining is None:
-        return DEFAULT_BUDGET_SECONDS
-    return max(1.0, remaining() / 1000 - safety_margin_seconds)

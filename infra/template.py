@@ -159,8 +159,8 @@ def schedule_statements(stage: Stage) -> list[Json]:
         {
             "Sid": "PeriodStartSchedules",
             "Effect": "Allow",
-            # chalicelib/scheduling.py: create, or update when the period is opened again; each schedule deletes
-            # itself after it ran (ActionAfterCompletion), so nothing here deletes.
+            # chalicelib/platform/scheduling.py: create, or update when the period is opened again; each
+            # schedule deletes itself after it ran (ActionAfterCompletion), so nothing here deletes.
             "Action": ["scheduler:CreateSchedule", "scheduler:UpdateSchedule"],
             "Resource": {
                 "Fn::Sub": "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/"
@@ -181,8 +181,8 @@ NOTIFICATION_BUS = "NotificationBus"
 
 
 def notification_bus(stage: Stage) -> Json:
-    """The bus parents' notifications are published to (chalicelib/notifications.py); the apps that tell parents
-    (push, e-mail, the cabinet) subscribe with rules of their own."""
+    """The bus parents' notifications are published to (chalicelib/platform/notifications.py); the apps that tell
+    parents (push, e-mail, the cabinet) subscribe with rules of their own."""
     return {
         NOTIFICATION_BUS: {
             "Type": "AWS::Events::EventBus",
@@ -250,7 +250,7 @@ def _environment(stage: Stage, function: str) -> Json:
                 # Lists are JSON in the environment (pydantic-settings).
                 "PFDO_COGNITO_CLIENT_IDS": {"Fn::Sub": '["${UserPoolClient}"]'},
                 "PFDO_COGNITO_REGION": {"Ref": "AWS::Region"},
-                # The same origins may call the Function URL (CORS answered by functions/url_adapter.py).
+                # The same origins may call the Function URL (CORS answered by functions/edge/url_adapter.py).
                 "PFDO_CORS_ORIGINS": {
                     "Fn::Sub": ['["${Origins}"]', {"Origins": {"Fn::Join": ['","', {"Ref": "AllowedOrigins"}]}}]
                 },
@@ -368,7 +368,7 @@ def user_pool(stage: Stage) -> Json:
                 "Properties": {
                     "UserPoolId": {"Ref": "UserPool"},
                     "GroupName": role,
-                    "Description": f"Users whose role is {role} (cognito:groups; chalicelib/jwks.py)",
+                    "Description": f"Users whose role is {role} (cognito:groups; chalicelib/platform/jwks.py)",
                 },
             }
             for role in ROLE_GROUPS
@@ -480,7 +480,7 @@ def cursor_secret(stage: Stage) -> Json:
 
 def period_schedules(stage: Stage) -> Json:
     """The group and role with which one-time schedules run ``topup`` at each period's start: the application
-    creates one whenever a period is opened (chalicelib/scheduling.py: ``at(...)`` in UTC, the instant
+    creates one whenever a period is opened (chalicelib/platform/scheduling.py: ``at(...)`` in UTC, the instant
     infra.schedules computes too). The 15-minute ``topup_sweep`` is the safety net behind them."""
     topup = function_id("topup")
     return {

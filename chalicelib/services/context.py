@@ -7,9 +7,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from chalicelib.clock import Clock
-from chalicelib.config import Settings
 from chalicelib.domain.period import Period, current_period, local_today
+from chalicelib.platform.clock import Clock
+from chalicelib.platform.config import Settings
 from chalicelib.storage import periods as period_store
 
 

@@ -56,18 +56,18 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from chalicelib.auth import issue_local_token
-from chalicelib.clock import SettableClock
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.period import Period
 from chalicelib.domain.provider import DocumentKind, document_key
+from chalicelib.platform.auth import issue_local_token
+from chalicelib.platform.clock import SettableClock
 from chalicelib.services import certificates, contracts, periods, providers, ratings
 from chalicelib.storage.models import TABLES
 from functions import runtime
-from functions.apidoc import ATTRIBUTE, doc_of
-from functions.http import Call, Reply
-from functions.routes import routes
+from functions.edge.apidoc import ATTRIBUTE, doc_of
+from functions.edge.http import Call, Reply
+from functions.edge.routes import routes
 from tests import factories
 from tests.helpers import documents_bucket as fresh_documents_bucket
 from tests.helpers import local_s3

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.config import Settings
+from chalicelib.platform.config import Settings
 from chalicelib.storage.models import TABLES
 from chalicelib.storage.tables import table_schemas
 from devtools.package import Artefacts, build, lint, stage_environment
@@ -365,7 +365,7 @@ def test_every_setting_the_template_passes_is_one_the_application_reads(resource
     for function in FUNCTIONS:
         variables = resources[function_id(function)]["Properties"]["Environment"]["Variables"]
         unread = sorted(name for name in variables if name.startswith("PFDO_") and name not in fields)
-        assert not unread, f"{function}: chalicelib.config.Settings has no field for {unread}"
+        assert not unread, f"{function}: chalicelib.platform.config.Settings has no field for {unread}"
 
 
 # --- alarms and dashboard --------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from chalicelib.config import get_settings
+from chalicelib.platform.config import get_settings
 from devtools.ddb_local import LocalEngine
 from tests.integration.authz_world import COLUMNS, NOW, POPULATION, PRICE, A, World, application, built
 

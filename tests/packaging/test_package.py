@@ -44,7 +44,7 @@ def unzipped_prod(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_packaged_app_imports_from_the_unzipped_folder_alone(unzipped_prod: Path) -> None:
-    assert (unzipped_prod / "functions" / "http.py").is_file()
+    assert (unzipped_prod / "functions" / "edge" / "http.py").is_file()
     # -I -S: no site-packages, no PYTHONPATH, no user site; only the standard library and the unzipped folder.
     result = subprocess.run(
         [sys.base_prefix + "/bin/python3", "-I", "-S", "-c", PROBE, str(unzipped_prod)],

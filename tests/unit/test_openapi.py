@@ -16,12 +16,12 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.versions import consts, get_spec_version
 
 from chalicelib.domain import errors
-from functions import http, openapi
-from functions.apidoc import describe, doc_of
-from functions.routes import ROUTES, Route, routes, view_of
+from functions.edge import http, openapi
+from functions.edge.apidoc import describe, doc_of
+from functions.edge.routes import ROUTES, Route, routes, view_of
 
 ROOT = Path(__file__).resolve().parents[2]
-HTTP_SOURCE = (ROOT / "functions" / "http.py").read_text()
+HTTP_SOURCE = (ROOT / "functions" / "edge" / "http.py").read_text()
 
 
 def domain_codes() -> dict[str, int]:
@@ -72,7 +72,7 @@ def test_every_documented_refusal_code_is_an_error_of_the_domain_or_of_the_http_
     known = domain_codes()
     edge = {http.Unavailable.code: http.Unavailable.status}
     for code in ("idempotency_key_required", "internal_error"):
-        assert f'"{code}"' in HTTP_SOURCE, f"{code} is not answered by functions/http.py"
+        assert f'"{code}"' in HTTP_SOURCE, f"{code} is not answered by functions/edge/http.py"
     for key, operation in operations(document).items():
         for status, answer in operation["responses"].items():
             if int(status) < 400:
@@ -200,4 +200,4 @@ print(json.dumps(sorted(name for name in sys.modules if name.startswith("functio
 def test_the_document_costs_a_cold_start_nothing() -> None:
     result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, cwd=ROOT)
     loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
-    assert not loaded & {"functions.openapi", "functions.apidoc", "functions.docs"}
+    assert not loaded & {"functions.edge.openapi", "functions.edge.apidoc", "functions.docs"}

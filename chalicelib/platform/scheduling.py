@@ -1,7 +1,7 @@
 """The top-up's alarm clock: when a period is opened in AWS, a one-time EventBridge Scheduler schedule invokes the
 top-up function at the period's first instant (local midnight in the region's time zone, written in UTC).
 
-The 15-minute sweep (functions/topup.py) is the safety net: if a schedule is missing or fails, the sweep starts the
+The 15-minute sweep (functions/jobs/topup.py) is the safety net: if a schedule is missing or fails, the sweep starts the
 top-up within a quarter of an hour. Locally there is no scheduler; the sweep and POST /periods/{id}/topup serve.
 """
 
@@ -11,8 +11,8 @@ import json
 import logging
 from typing import Any, Protocol
 
-from chalicelib.config import Settings
 from chalicelib.domain.period import Period
+from chalicelib.platform.config import Settings
 
 log = logging.getLogger("pfdo.scheduling")
 

@@ -1,7 +1,8 @@
 """Verification of Cognito user-pool tokens (the dev and prod stages): RS256 JWTs checked against the pool's JWKS.
 
-Framework-free. ``CognitoVerifier.verify(token)`` returns the claims ``chalicelib.auth.principal_from_claims`` reads
-(``sub``, ``role``, ``municipality``, ``provider_id``) or raises ``Unauthenticated`` saying why.
+Framework-free. ``CognitoVerifier.verify(token)`` returns the claims
+``chalicelib.platform.auth.principal_from_claims`` reads (``sub``, ``role``, ``municipality``, ``provider_id``) or
+raises ``Unauthenticated`` saying why.
 
 The signing keys are fetched on first use (never at import time), kept by ``kid`` for ``cache_seconds``, and fetched
 again when a token names a ``kid`` we do not hold, but at most once per ``refetch_seconds``: a rotated key is picked
