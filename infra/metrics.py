@@ -45,6 +45,12 @@ METRICS: dict[str, Metric] = {
             "(a gauge: read its Maximum)",
         ),
         Metric(
+            "TopupScheduleFailures",
+            (SERVICE,),
+            "a period was opened but EventBridge Scheduler refused its top-up's one-time schedule "
+            "(services.periods.schedule_topup); the 15-minute sweep still starts the top-up",
+        ),
+        Metric(
             "LedgerDrift",
             (SERVICE,),
             "certificates whose stored balance differs from the replay of their ledger (admin reconcile and "

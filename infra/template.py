@@ -688,6 +688,13 @@ def alarms(stage: Stage) -> Json:
         periods={"Ref": "TopupDeadlineHours"},
         period=3600,
     )
+    resources["TopupScheduleFailedAlarm"] = _alarm(
+        "A period was opened without its top-up's schedule (read the api_handler or admin logs): the 15-minute sweep "
+        "starts the top-up anyway; open the period again from the console to schedule it",
+        _custom(stage, "TopupScheduleFailures", "Sum"),
+        0,
+        period=3600,
+    )
     resources["LedgerDriftAlarm"] = _alarm(
         "A certificate's balance differs from its ledger (admin reconcile): freeze it and investigate",
         _custom(stage, "LedgerDrift", "Sum"),

@@ -22,8 +22,14 @@ def at_expression(period: Period) -> str:
     return f"at({period.start_instant():%Y-%m-%dT%H:%M:%S})"
 
 
+class ScheduleFailed(Exception):
+    """The scheduler refused or could not be reached: the period's top-up has no schedule."""
+
+
 class TopupScheduler(Protocol):
-    def schedule(self, period: Period) -> None: ...
+    def schedule(self, period: Period) -> None:
+        """Makes the period's top-up start at the period's first instant; raises ``ScheduleFailed``."""
+        ...
 
 
 class NoScheduler:
@@ -62,11 +68,16 @@ class EventBridgeScheduler:
                 "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 3600},
             },
         }
+        from botocore.exceptions import BotoCoreError, ClientError  # lazily: botocore loads with the client
+
         client = self._scheduler()
         try:
-            client.create_schedule(**request)
-        except client.exceptions.ConflictException:
-            client.update_schedule(**request)
+            try:
+                client.create_schedule(**request)
+            except client.exceptions.ConflictException:
+                client.update_schedule(**request)
+        except (BotoCoreError, ClientError) as failure:
+            raise ScheduleFailed(f"the schedule of period {period.period_id}: {failure}") from failure
 
 
 def scheduler_for(settings: Settings) -> TopupScheduler:

@@ -130,7 +130,9 @@ def _open_period(ctx: Context, command: OpenPeriodCommand) -> dict[str, Any]:
     try:
         state = periods.open_period(ctx, _operator(command), period)
     except errors.PeriodExists:
-        state = periods.get(ctx, _operator(command), period.period_id)  # already open: report it as it is
+        # Already open: schedule its top-up again (a schedule that failed the first time) and report it as it is.
+        periods.schedule_again(ctx, _operator(command), period.period_id)
+        state = periods.get(ctx, _operator(command), period.period_id)
     return PeriodOut.of(state).model_dump(mode="json")
 
 
