@@ -49,12 +49,13 @@ test: setup lint typecheck
 bench: setup
 	$(PY) -m bench.run $(if $(QUICK),--quick) $(BENCH_ARGS)
 
-# Regenerates requirements.lock after a change to requirements*.txt.
+# Regenerates requirements.lock (development) and requirements-lambda.lock (the zip) after a change to requirements*.txt.
 lock:
 	rm -rf /tmp/pfdo-lock-venv && $(PYTHON) -m venv /tmp/pfdo-lock-venv
 	/tmp/pfdo-lock-venv/bin/pip install --quiet -r requirements-dev.txt
 	{ echo "# The full, pinned set of packages for development and tests (\`make lock\` regenerates it from requirements-dev.txt)."; \
 	  /tmp/pfdo-lock-venv/bin/pip freeze --all --exclude pip; } > requirements.lock
+	$(PY) -m devtools.lambda_lock > requirements-lambda.lock
 
 clean:
 	rm -rf $(VENV) node_modules .java-checked .pytest_cache .mypy_cache .ruff_cache dist

@@ -54,6 +54,9 @@ class Stage:
     table_prefix: str
     timezone: str
     functions: tuple[str, ...]
+    # Every function's Lambda runtime and architecture (config.json ``lambda_runtime``, ``lambda_architecture``).
+    runtime: str = "python3.13"
+    architecture: str = "arm64"
 
     def function_name(self, function: str) -> str:
         """The Lambda function's name, as ``chalice deploy`` would name it: ``pfdo-functions-prod-topup``."""
@@ -77,6 +80,10 @@ def load_stage(name: str, functions: tuple[str, ...] | None = None, project_dir:
         table_prefix=environment["PFDO_TABLE_PREFIX"],
         timezone=environment["PFDO_REGION_TIMEZONE"],
         functions=tuple(functions if functions is not None else access.FUNCTIONS),
+        # Chalice takes the architecture from the config and the runtime from the Python that runs it (3.11 here):
+        # the merge template sets both for every function (devtools/package.py packages for them).
+        runtime=config["lambda_runtime"],
+        architecture=config["lambda_architecture"],
     )
 
 
@@ -273,8 +280,14 @@ def _environment(stage: Stage, function: str) -> Json:
 
 
 def function_overrides(stage: Stage, function: str) -> Json:
-    """Merged into Chalice's function: its name, its own role, the environment only infra knows."""
-    properties: Json = {"FunctionName": stage.function_name(function), "Role": _get_arn(role_id(function))}
+    """Merged into Chalice's function: its name, runtime and architecture, its own role, the environment only infra
+    knows."""
+    properties: Json = {
+        "FunctionName": stage.function_name(function),
+        "Runtime": stage.runtime,
+        "Architectures": [stage.architecture],
+        "Role": _get_arn(role_id(function)),
+    }
     variables = _environment(stage, function)
     if variables:
         properties["Environment"] = {"Variables": variables}
@@ -917,6 +930,8 @@ def problems(final: Json, stage: Stage) -> list[str]:
             found.append(f"{function} does not run as its own role")
         if log_group_id(function) not in resources:
             found.append(f"{function} has no log group: set log_retention_in_days for stage {stage.name}")
+        if (properties.get("Runtime"), properties.get("Architectures")) != (stage.runtime, [stage.architecture]):
+            found.append(f"{function} does not run on {stage.runtime} {stage.architecture}")
     if resources.get("APIHandler", {}).get("Properties", {}).get("Handler") != HTTP_HANDLER:
         found.append(f"the HTTP handler is not {HTTP_HANDLER}")
     return found
