@@ -44,6 +44,10 @@ typecheck: setup
 test: setup lint typecheck
 	$(PY) -m pytest -n $(PYTEST_WORKERS)
 
+# The fast loop while editing: the unit tests alone (tests/unit), in seconds.
+unit: setup
+	$(PY) -m pytest -n 0 -q tests/unit
+
 # Every figure in one table, bench/results/<time>.md and .json (about 15 minutes; QUICK=1: about 2).
 # BENCH_ARGS passes options through (python -m bench.run --help).
 bench: setup

@@ -408,8 +408,8 @@ def main() -> int:
     for path in (artefacts.template, artefacts.code, artefacts.merge_template):
         print(f"  {path.relative_to(ROOT)}  {path.stat().st_size / 1024 / 1024:.2f} MiB")
     print(
-        f"deploy: sam deploy --template-file {artefacts.template.relative_to(ROOT)} --stack-name pfdo-{stage} "
-        "--resolve-s3 --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND  (infra/README.md)"
+        f"deploy: sam deploy --config-env {stage}  (samconfig.toml: {artefacts.template.relative_to(ROOT)}, stack "
+        f"pfdo-{stage}; infra/README.md)"
     )
     return 0
 
