@@ -43,6 +43,7 @@ LAMBDA_TRUST = {
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 Json = dict[str, Any]
+XRAY_WRITE_ONLY = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXrayWriteOnlyAccess"}
 
 
 @dataclass(frozen=True)
@@ -233,6 +234,9 @@ def function_role(stage: Stage, function: str) -> Json:
         "Properties": {
             "Description": f"{stage.function_name(function)}: only the tables and actions it uses (infra/access.py)",
             "AssumeRolePolicyDocument": LAMBDA_TRUST,
+            # Tracing is Active on every function (Powertools Tracer): AWS's write-only X-Ray policy, as SAM attaches
+            # to the roles it makes. X-Ray's write actions take no resource, so no statement of ours could name one.
+            "ManagedPolicyArns": [XRAY_WRITE_ONLY],
             "Policies": [
                 {
                     "PolicyName": f"{function}-least-privilege",
@@ -286,6 +290,8 @@ def function_overrides(stage: Stage, function: str) -> Json:
         "FunctionName": stage.function_name(function),
         "Runtime": stage.runtime,
         "Architectures": [stage.architecture],
+        # X-Ray traces of every invocation (Powertools Tracer, functions/runtime.py).
+        "Tracing": "Active",
         "Role": _get_arn(role_id(function)),
     }
     variables = _environment(stage, function)
@@ -932,6 +938,8 @@ def problems(final: Json, stage: Stage) -> list[str]:
             found.append(f"{function} has no log group: set log_retention_in_days for stage {stage.name}")
         if (properties.get("Runtime"), properties.get("Architectures")) != (stage.runtime, [stage.architecture]):
             found.append(f"{function} does not run on {stage.runtime} {stage.architecture}")
+        if properties.get("Tracing") != "Active":
+            found.append(f"{function} is not traced")
     if resources.get("APIHandler", {}).get("Properties", {}).get("Handler") != HTTP_HANDLER:
         found.append(f"the HTTP handler is not {HTTP_HANDLER}")
     return found

@@ -9,9 +9,20 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from chalice import Blueprint, Cron, Rate
+from chalice import Blueprint, Chalice, ConvertToMiddleware, Cron, Rate
+
+from functions import runtime
 
 bp = Blueprint(__name__)
+# Chalice's kinds of event of these functions: each invocation observed (functions/runtime.py). HTTP is observed at
+# the Function URL's handler (app.py).
+EVENT_TYPES = ("scheduled", "pure_lambda")
+
+
+def observe(app: Chalice) -> None:
+    """Every job's invocation with the Lambda context in its log lines and an X-Ray trace (Powertools)."""
+    for event_type in EVENT_TYPES:
+        app.register_middleware(ConvertToMiddleware(runtime.observed), event_type)
 
 
 def _module(name: str) -> Any:

@@ -178,6 +178,17 @@ def test_no_role_allows_a_wildcard_action_or_resource(resources: dict[str, Any])
             assert "*" not in json.dumps(statement["Resource"]).replace("/*", ""), (rid, statement)
 
 
+def test_every_function_is_traced_and_its_only_managed_policy_is_x_rays_write_only(resources: dict[str, Any]) -> None:
+    for function in FUNCTIONS:
+        assert resources[function_id(function)]["Properties"]["Tracing"] == "Active", function
+    for rid, role in of_type(resources, "AWS::IAM::Role").items():
+        managed = role["Properties"].get("ManagedPolicyArns", [])
+        if rid in {role_id(function) for function in FUNCTIONS}:
+            assert managed == [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXrayWriteOnlyAccess"}], rid
+        else:
+            assert managed == [], rid
+
+
 def test_each_function_writes_only_its_own_log_group(resources: dict[str, Any]) -> None:
     for function in FUNCTIONS:
         logs = [s for s in statements(resources[role_id(function)]) if s["Sid"] == "OwnLogs"]
