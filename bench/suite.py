@@ -35,7 +35,7 @@ ROUND_TRIP_TARGETS: dict[str, tuple[str, Callable[[dict[str, float]], bool]]] = 
         "1 TransactWriteItems + at most 1 read",
         lambda calls: calls.get("TransactWriteItems") == 1 and sum(calls.values()) <= 2,
     ),
-    # README, Decisions: the Idempotency-Key record rides in the charge's own transaction.
+    # docs/decisions.md: the Idempotency-Key record rides in the charge's own transaction.
     contracts.HTTP_CHARGE: ("1 TransactWriteItems", lambda calls: calls == {"TransactWriteItems": 1}),
 }
 TOPUP_TRIPS_PER_CERTIFICATE = 0.1
