@@ -1,6 +1,6 @@
 """The authorization matrix (issue 6): every route of the app, called by every kind of caller, answers with the
-status the rules give it (design §5, docs/api.md "Routes" and docs/decisions.md "Access"); a refusal is a JSON error with a code
-and writes nothing; a frozen certificate and a suspended provider move no money.
+status the rules give it (design §5, docs/api.md "Routes" and docs/decisions.md "Access"); a refusal is a JSON error
+with a code and writes nothing; a frozen certificate and a suspended provider move no money.
 
 Who the columns are and what the placeholders name: tests/integration/authz_world.py.
 """
