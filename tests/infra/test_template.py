@@ -178,6 +178,20 @@ def test_no_role_allows_a_wildcard_action_or_resource(resources: dict[str, Any])
             assert "*" not in json.dumps(statement["Resource"]).replace("/*", ""), (rid, statement)
 
 
+def test_every_function_runs_python_3_13_on_arm64_with_its_own_memory_and_time_limit(resources: dict[str, Any]) -> None:
+    """None on Chalice's defaults (128 MB, 60 s): each function's limits are chosen in .chalice/config.json."""
+    configured = json.loads((ROOT / ".chalice" / "config.json").read_text())["lambda_functions"]
+    assert set(configured) == set(FUNCTIONS)
+    for function in FUNCTIONS:
+        properties = resources[function_id(function)]["Properties"]
+        assert (properties["Runtime"], properties["Architectures"]) == ("python3.13", ["arm64"]), function
+        limits = configured[function]
+        assert (properties["MemorySize"], properties["Timeout"]) == (
+            limits["lambda_memory_size"],
+            limits["lambda_timeout"],
+        ), function
+
+
 def test_every_function_is_traced_and_its_only_managed_policy_is_x_rays_write_only(resources: dict[str, Any]) -> None:
     for function in FUNCTIONS:
         assert resources[function_id(function)]["Properties"]["Tracing"] == "Active", function
