@@ -419,7 +419,8 @@ def deployment_part(sizes: Sizes) -> Measured:
             timed=True,
             target=ratio_met[0],
             meets=ratio_met[1],
-            detail=f"app ÷ listed dependencies {number(round(cold['ratio_app_to_deps_listed'], 2))}",
+            detail=f"app ÷ listed dependencies {number(round(cold['ratio_app_to_deps_listed'], 2))}; median of "
+            f"paired ratios {number(round(cold['paired_ratio_app_to_deps_as_used'], 2))}",
         ),
         Figure(
             part=DEPLOYMENT,
@@ -430,6 +431,7 @@ def deployment_part(sizes: Sizes) -> Measured:
             timed=True,
             target=whole_met[0],
             meets=whole_met[1],
+            detail=f"median of paired ratios {number(round(cold['paired_ratio_whole_api_to_its_deps'], 2))}",
         ),
     ]
     labels = {
