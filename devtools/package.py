@@ -63,7 +63,8 @@ KEEP_SOURCE = ("app.py", "chalicelib", "functions")
 MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
 RUNTIME_GLIBC_MINOR = {"python3.11": 26, "python3.12": 34, "python3.13": 34}
 # The AWS services the code calls through botocore (boto3.client / PynamoDB): the only models the zip keeps.
-# tests/packaging checks every client the code creates is among them.
+# tests/packaging checks every client the code creates is among them. sts is botocore's own: its credential providers
+# call it to assume a role (a console run with a profile; in Lambda the role's credentials are in the environment).
 BOTOCORE_SERVICES = ("dynamodb", "events", "s3", "scheduler", "sts")
 FUNCTIONS_PROBE = """
 import json, app
@@ -112,10 +113,6 @@ class Platform:
     @property
     def abi(self) -> str:
         return "cp" + self.python.replace(".", "")
-
-    @property
-    def is_host(self) -> bool:
-        return self == Platform.host()
 
     @property
     def cache_tag(self) -> str:
