@@ -59,7 +59,7 @@ lock:
 	/tmp/pfdo-lock-venv/bin/pip install --quiet -r requirements-dev.txt
 	{ echo "# The full, pinned set of packages for development and tests (\`make lock\` regenerates it from requirements-dev.txt)."; \
 	  /tmp/pfdo-lock-venv/bin/pip freeze --all --exclude pip; } > requirements.lock
-	$(PY) -m devtools.lambda_lock > requirements-lambda.lock
+	/tmp/pfdo-lock-venv/bin/python -m devtools.lambda_lock > requirements-lambda.lock
 
 clean:
 	rm -rf $(VENV) node_modules .java-checked .pytest_cache .mypy_cache .ruff_cache dist
