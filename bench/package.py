@@ -84,11 +84,30 @@ print(time.perf_counter() - start)
 """
 
 
-def _python(code: str, *args: str, folder: Path) -> str:
+# The first invocation's own set-up, after a cold import: Powertools' logger and the Tracer (which loads the X-Ray SDK
+# and patches botocore; enabled as in Lambda), made by functions/runtime.py on the first event.
+FIRST_EVENT = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import app
+from functions import runtime
+start = time.perf_counter()
+runtime.logger()
+runtime.tracer()
+print(time.perf_counter() - start)
+"""
+IN_LAMBDA = {
+    "AWS_LAMBDA_FUNCTION_NAME": "pfdo-functions-prod-api_handler",
+    "LAMBDA_TASK_ROOT": "/var/task",  # Powertools' Tracer is on only in Lambda
+    "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+}
+
+
+def _python(code: str, *args: str, folder: Path, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(
         [PYTHON, "-B", "-I", "-S", "-c", code, str(folder), *args],
         cwd="/",
-        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "eu-central-1", **stage_environment(STAGE)},
+        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "eu-central-1", **stage_environment(STAGE), **(env or {})},
         capture_output=True,
         text=True,
         timeout=300,
@@ -144,9 +163,11 @@ def import_times(folder: Path, source_only: Path, runs: int) -> dict[str, Any]:
         "app_source_only": (["app"], source_only),
     }
     samples: dict[str, list[float]] = {kind: [] for kind in kinds}
+    samples["first_event_setup"] = []
     for _ in range(runs):
         for kind, (names, where) in kinds.items():
             samples[kind].append(float(_python(TIMED_IMPORT, json.dumps(names), folder=where)))
+        samples["first_event_setup"].append(float(_python(FIRST_EVENT, folder=folder, env=IN_LAMBDA)))
     medians = {kind: statistics.median(values) for kind, values in samples.items()}
     return {
         "runs": runs,
@@ -227,6 +248,7 @@ def render(result: dict[str, Any]) -> str:
         "whole_api": "the app with every route loaded (a warm HTTP function)",
         "whole_api_deps": "third-party modules those load",
         "app_source_only": "`import app` from sources alone, no bytecode (as Chalice packages it)",
+        "first_event_setup": "the first event's Powertools logger and Tracer (X-Ray SDK, botocore patched), after it",
     }
     for kind, label in labels.items():
         lines.append(

@@ -439,6 +439,7 @@ def deployment_part(sizes: Sizes) -> Measured:
         "deps_as_used": f"cold import: the {cold['third_party_modules_loaded']} third-party modules the app loads",
         "whole_api": "cold import: the app with every route loaded",
         "app_source_only": "cold import: `import app` from sources alone, no bytecode",
+        "first_event_setup": "first event: Powertools logger and Tracer (X-Ray SDK loaded, botocore patched)",
     }
     figures += [
         Figure(DEPLOYMENT, label, "ms", round(medians[kind] * 1000, 1), f"median of {runs} fresh interpreters", True)

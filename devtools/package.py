@@ -65,7 +65,8 @@ RUNTIME_GLIBC_MINOR = {"python3.11": 26, "python3.12": 34, "python3.13": 34}
 # The AWS services the code calls through botocore (boto3.client / PynamoDB): the only models the zip keeps.
 # tests/packaging checks every client the code creates is among them. sts is botocore's own: its credential providers
 # call it to assume a role (a console run with a profile; in Lambda the role's credentials are in the environment).
-BOTOCORE_SERVICES = ("dynamodb", "events", "s3", "scheduler", "sts")
+# xray is the X-Ray SDK's (under Powertools' Tracer): it makes a client for its sampling rules when the tracer starts.
+BOTOCORE_SERVICES = ("dynamodb", "events", "s3", "scheduler", "sts", "xray")
 FUNCTIONS_PROBE = """
 import json, app
 chalice_app = app.app
@@ -220,7 +221,7 @@ def _install(target: Platform, folder: Path) -> None:
 
 
 # Bumped whenever ``trim`` changes, so the cached folders are made again.
-TRIM_VERSION = "2"
+TRIM_VERSION = "3"
 # Never loaded by the functions: scripts, manual pages, type stubs, caches, C sources of compiled extensions.
 NEVER_LOADED = ("bin", "share", "**/__pycache__", "**/*.pyi", "**/*.c", "**/*.pyx", "**/*.pxd")
 # Install records that nothing reads at run time (METADATA and licences stay).

@@ -89,5 +89,5 @@ def test_the_tracer_is_powertools_and_off_outside_lambda() -> None:
     from functions import runtime
 
     tracer = runtime.tracer()
-    assert tracer.disabled is True  # no AWS_LAMBDA_FUNCTION_NAME: tests and make run send no segments
+    assert tracer.disabled is True  # no LAMBDA_TASK_ROOT: tests and make run send no segments
     assert runtime.tracer() is tracer

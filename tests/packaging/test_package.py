@@ -164,7 +164,7 @@ def test_the_lambda_lock_pins_what_development_pins() -> None:
 
 
 def test_the_zip_keeps_the_model_of_every_aws_service_the_code_calls(built: Artefacts) -> None:
-    called = {"dynamodb"}  # PynamoDB
+    called = {"dynamodb", "xray"}  # PynamoDB; the X-Ray SDK under Powertools' Tracer (its sampling rules)
     for source in [ROOT / "app.py", *(ROOT / "chalicelib").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]:
         for node in ast.walk(ast.parse(source.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "client" and node.args:
@@ -192,6 +192,57 @@ def test_the_packaged_statement_renders_as_pdf_without_pillow(unzipped_twin: Pat
     rendered: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     assert rendered["pdf"] == "%PDF-" and rendered["bytes"] > 10_000
     assert rendered["outside"] == []
+
+
+# An invocation as Lambda makes it: the Function URL's event into app.url_handler with a Lambda context, the tracer
+# on (Lambda's LAMBDA_TASK_ROOT set), from the unzipped folder alone.
+INVOKE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+event = json.loads(sys.argv[2])
+
+class Context:
+    function_name = "pfdo-functions-prod-api_handler"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:eu-central-1:123456789012:function:pfdo-functions-prod-api_handler"
+    aws_request_id = "5f1c1e0c-1d39-4c55-9f5b-0d4a6f0a9c11"
+
+    def get_remaining_time_in_millis(self):
+        return 30000
+
+import app
+from functions import runtime
+answer = app.url_handler(event, Context())
+print(json.dumps({"status": answer["statusCode"], "traced": not runtime.tracer().disabled}))
+"""
+
+
+def test_an_invocation_runs_with_the_tracer_on_from_the_unzipped_folder_alone(unzipped_twin: Path) -> None:
+    """Powertools' Tracer, enabled as in Lambda, starts from what the zip holds (its X-Ray SDK needs botocore's
+    xray model) and the request is answered."""
+    event = (ROOT / "tests" / "fixtures" / "function_url" / "get_certificate_no_token.json").read_text()
+    result = subprocess.run(
+        [sys.base_prefix + "/bin/python3", "-B", "-I", "-S", "-c", INVOKE, str(unzipped_twin), event],
+        cwd="/",
+        env={
+            "PATH": "/usr/bin:/bin",
+            **stage_environment("prod"),
+            "AWS_DEFAULT_REGION": "eu-central-1",
+            "AWS_LAMBDA_FUNCTION_NAME": "pfdo-functions-prod-api_handler",
+            "LAMBDA_TASK_ROOT": str(unzipped_twin),
+            # Outside Lambda there is no trace header: the SDK is told not to mind.
+            "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+            "PFDO_COGNITO_USER_POOL_ID": "eu-central-1_AbC123xyz",
+            "PFDO_COGNITO_CLIENT_IDS": '["3n4b5urk1ft4fl3mg5e62d9ado"]',
+        },
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer == {"status": 401, "traced": True}
 
 
 def test_the_twin_is_the_lambda_zip_for_another_platform(built: Artefacts, target: Platform) -> None:
