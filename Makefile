@@ -70,17 +70,22 @@ typecheck: setup
 test: setup lint typecheck web .chromium-checked
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
+# The fast loop while editing: the unit tests alone (tests/unit), in seconds.
+unit: setup
+	$(PY) -m pytest -n 0 -q tests/unit
+
 # Every figure in one table, bench/results/<time>.md and .json (about 15 minutes; QUICK=1: about 2).
 # BENCH_ARGS passes options through (python -m bench.run --help).
 bench: setup web .chromium-checked
 	$(PY) -m bench.run $(if $(QUICK),--quick) $(BENCH_ARGS)
 
-# Regenerates requirements.lock after a change to requirements*.txt.
+# Regenerates requirements.lock (development) and requirements-lambda.lock (the zip) after a change to requirements*.txt.
 lock:
 	rm -rf /tmp/pfdo-lock-venv && $(PYTHON) -m venv /tmp/pfdo-lock-venv
 	/tmp/pfdo-lock-venv/bin/pip install --quiet -r requirements-dev.txt
 	{ echo "# The full, pinned set of packages for development and tests (\`make lock\` regenerates it from requirements-dev.txt)."; \
 	  /tmp/pfdo-lock-venv/bin/pip freeze --all --exclude pip; } > requirements.lock
+	/tmp/pfdo-lock-venv/bin/python -m devtools.lambda_lock > requirements-lambda.lock
 
 clean:
 	rm -rf $(VENV) node_modules .java-checked .chromium-checked .pytest_cache .mypy_cache .ruff_cache dist web/dist web/generated test-artifacts

@@ -25,10 +25,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench import machine
-from chalicelib.clock import SettableClock
-from chalicelib.config import Settings
 from chalicelib.domain.program import Direction, ProgramStatus, RatingSummary
 from chalicelib.domain.search import search_text
+from chalicelib.platform.clock import SettableClock
+from chalicelib.platform.config import Settings
 from chalicelib.services import catalog
 from chalicelib.services.catalog import CatalogQuery
 from chalicelib.services.context import Context

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench import machine, world
-from chalicelib.clock import SettableClock
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.period import Month, Period
 from chalicelib.domain.program import Direction, ProgramDraft
 from chalicelib.domain.provider import Application, Contacts, Decision, ProviderKind
+from chalicelib.platform.clock import SettableClock
 from chalicelib.services import certificates as certificate_service
 from chalicelib.services import contracts as contract_service
 from chalicelib.services import programs as program_service

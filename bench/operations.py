@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from bench import world
-from chalicelib.clock import SettableClock
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.period import Month
+from chalicelib.platform.clock import SettableClock
 from chalicelib.services import certificates as certificate_service
 from chalicelib.services.context import Context
 from devtools.roundtrips import counting

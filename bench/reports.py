@@ -43,12 +43,12 @@ from pynamodb.models import Model
 
 from bench import world
 from bench.seed import _records, certificate_number, seed_funded
-from chalicelib.clock import SettableClock
 from chalicelib.domain.actors import WHOLE_REGION, Principal, Role
 from chalicelib.domain.contract import ContractStatus
 from chalicelib.domain.ledger import EntryKind, charge_key
 from chalicelib.domain.period import Month, Period
 from chalicelib.domain.program import Direction
+from chalicelib.platform.clock import SettableClock
 from chalicelib.services import reports
 from chalicelib.services.context import Context
 from chalicelib.services.streams import consume

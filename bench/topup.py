@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from bench import machine, world
 from bench.latency import timing
 from bench.seed import Seeded, credit_total, seed_funded
-from chalicelib.clock import SettableClock
 from chalicelib.domain.period import Month, Period
+from chalicelib.platform.clock import SettableClock
 from chalicelib.services import certificates as certificate_service
 from chalicelib.services import periods as period_service
 from chalicelib.services.rollover import run_topup

@@ -1,6 +1,6 @@
 """`chalice local` answering through the Function URL handler, as the deployed API does.
 
-In AWS every request reaches the app through ``app.url_handler`` (functions/url_adapter.py): a Function URL event
+In AWS every request reaches the app through ``app.url_handler`` (functions/edge/url_adapter.py): a Function URL event
 (payload 2.0) turned into the event Chalice reads, with the adapter's routing (404 / 405 as JSON) and CORS for the
 configured web origins. ``install()`` makes `chalice local` do the same: its threaded HTTP server and request parsing
 stay chalice's, but each request is handed to ``app.url_handler`` as a Function URL event instead of to Chalice's

@@ -16,7 +16,7 @@ from typing import Any
 
 
 def document() -> dict[str, Any]:
-    from functions import openapi  # imports every view module
+    from functions.edge import openapi  # imports every view module
 
     return openapi.document(local=True)
 

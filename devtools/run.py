@@ -37,11 +37,11 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
-from chalicelib.auth import issue_local_token
-from chalicelib.clock import SystemClock
-from chalicelib.config import Settings
 from chalicelib.domain.actors import WHOLE_REGION
 from chalicelib.domain.certificate import CertificateStatus
+from chalicelib.platform.auth import issue_local_token
+from chalicelib.platform.clock import SystemClock
+from chalicelib.platform.config import Settings
 from chalicelib.services.context import Context
 from chalicelib.storage import certificates as certificate_store
 from chalicelib.storage.documents import DocumentStore

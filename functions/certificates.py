@@ -6,11 +6,11 @@ from typing import Annotated
 
 from pydantic import Field
 
-from chalicelib import cursor
 from chalicelib.domain import errors
+from chalicelib.platform import cursor
 from chalicelib.services import certificates
-from functions.apidoc import describe
-from functions.http import DIGITS_ONLY, Call, Query, Reply
+from functions.edge.apidoc import describe
+from functions.edge.http import DIGITS_ONLY, Call, Query, Reply
 from functions.schemas import CertificateOut, ChildIn, ChildOut, ChildrenOut, LedgerEntryOut, LedgerOut, Strict
 
 DEFAULT_PAGE = 20

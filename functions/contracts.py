@@ -5,15 +5,14 @@ from typing import Annotated, Any
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import Field
 
-from chalicelib import cursor, telemetry
 from chalicelib.domain import errors
 from chalicelib.domain.contract import ContractStatus
+from chalicelib.platform import cursor, telemetry
 from chalicelib.services import contracts
 from chalicelib.services.context import Context
 from chalicelib.storage.contracts import Contract, Filters
-from functions import runtime
-from functions.apidoc import describe
-from functions.http import DIGITS_ONLY, Call, Query, Reply
+from functions.edge.apidoc import describe
+from functions.edge.http import DIGITS_ONLY, Call, Query, Reply
 from functions.schemas import Out, Strict
 
 MAX_PAGE = 100
@@ -240,8 +239,3 @@ def charge(call: Call) -> Reply:
     telemetry.count("Charges")
     telemetry.count("ChargedKopecks", receipt.amount, unit=MetricUnit.NoUnit)
     return Reply(ChargeOut(**receipt.__dict__), 201)
-
-
-def expire_requests(event: Any) -> dict[str, int]:
-    """Requests not accepted in time give back their hold and their seat."""
-    return {"expired": contracts.expire_requests(runtime.context())}

@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from chalicelib.auth import issue_local_token
-from chalicelib.clock import SettableClock
 from chalicelib.domain import errors
-from functions.apidoc import describe
-from functions.http import Call, Reply
+from chalicelib.platform.auth import issue_local_token
+from chalicelib.platform.clock import SettableClock
+from functions.edge.apidoc import describe
+from functions.edge.http import Call, Reply
 from functions.schemas import Out, Strict
 
 

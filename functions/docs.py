@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from chalicelib.domain import errors
-from functions.apidoc import describe
-from functions.http import Call, Reply
+from functions.edge.apidoc import describe
+from functions.edge.http import Call, Reply
 
 # resolve(): vendor/functions is a link to functions/, and node_modules sits beside the real one.
 ASSETS = Path(__file__).resolve().parent.parent / "node_modules" / "swagger-ui-dist"
@@ -40,7 +40,7 @@ PAGE = """<!doctype html>
 
 @describe(summary="This API's OpenAPI 3.1 document", roles=("anyone",))
 def openapi_document(call: Call) -> Reply:
-    from functions import openapi  # imports every view module: only this route pays for it
+    from functions.edge import openapi  # imports every view module: only this route pays for it
 
     return Reply(openapi.document(local=call.ctx.settings.is_local), headers={"Cache-Control": "max-age=300"})
 

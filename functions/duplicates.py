@@ -8,8 +8,8 @@ from pydantic import Field
 
 from chalicelib.domain import errors
 from chalicelib.services import duplicates
-from functions.apidoc import describe
-from functions.http import Call, Reply
+from functions.edge.apidoc import describe
+from functions.edge.http import Call, Reply
 from functions.schemas import CertificateOut, Out, Strict
 
 

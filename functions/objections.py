@@ -6,13 +6,13 @@ from typing import Annotated
 
 from pydantic import Field
 
-from chalicelib import cursor
 from chalicelib.domain import errors
 from chalicelib.domain.objection import Decision, ObjectionStatus
+from chalicelib.platform import cursor
 from chalicelib.services import objections
 from chalicelib.storage.objections import Objection
-from functions.apidoc import describe
-from functions.http import DIGITS_ONLY, Call, Query, Reply
+from functions.edge.apidoc import describe
+from functions.edge.http import DIGITS_ONLY, Call, Query, Reply
 from functions.schemas import Out, Strict
 
 MAX_PAGE = 100

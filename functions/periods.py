@@ -7,8 +7,8 @@ from chalicelib.domain.actors import SYSTEM
 from chalicelib.domain.period import AgeNominal, Period
 from chalicelib.services import periods
 from chalicelib.services.rollover import run_topup
-from functions.apidoc import also_answers, describe
-from functions.http import Call, Reply
+from functions.edge.apidoc import also_answers, describe
+from functions.edge.http import Call, Reply
 from functions.schemas import OpenPeriodIn, PeriodOut
 
 

@@ -17,8 +17,6 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from chalicelib import cursor
-from chalicelib.auth import authenticate
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal
 from chalicelib.domain.certificate import MAX_AGE, MIN_AGE
@@ -40,11 +38,13 @@ from chalicelib.domain.program import (
     RatingSummary,
 )
 from chalicelib.domain.search import MAX_QUERY_CHARS
+from chalicelib.platform import cursor
+from chalicelib.platform.auth import authenticate
 from chalicelib.services import catalog, programs, ratings
 from chalicelib.storage.programs import CatalogItem, Program
 from chalicelib.storage.ratings import Rating
-from functions.apidoc import describe
-from functions.http import DIGITS_ONLY, Call, Query, Reply
+from functions.edge.apidoc import describe
+from functions.edge.http import DIGITS_ONLY, Call, Query, Reply
 from functions.schemas import Out, Strict
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

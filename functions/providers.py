@@ -9,8 +9,8 @@ from chalicelib.domain import errors
 from chalicelib.domain.provider import Application, Contacts, Decision, DocumentKind, ProviderKind, ProviderStatus
 from chalicelib.services import providers
 from chalicelib.storage.providers import Document, Provider
-from functions.apidoc import describe
-from functions.http import DIGITS_ONLY, Call, Query, Reply
+from functions.edge.apidoc import describe
+from functions.edge.http import DIGITS_ONLY, Call, Query, Reply
 from functions.schemas import Out, Strict
 
 DEFAULT_PAGE = 20

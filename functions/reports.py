@@ -1,7 +1,7 @@
 """Operators' reports, as JSON or CSV (``format=csv``): coverage, spending, the quota used, the money expired at the
 last rollover; and the children population the coverage shares are taken of.
 
-Each reads counters kept by the stream consumer (functions/streams.py) or the quota items: never the certificates,
+Each reads counters kept by the stream consumer (functions/jobs/streams.py) or the quota items: never the certificates,
 the ledger or the contracts.
 """
 
@@ -14,8 +14,8 @@ from pydantic import Field
 from chalicelib.domain import errors
 from chalicelib.domain.reports import GroupBy
 from chalicelib.services import reports
-from functions.apidoc import describe
-from functions.http import Call, Query, Reply
+from functions.edge.apidoc import describe
+from functions.edge.http import Call, Query, Reply
 from functions.schemas import Out, Strict
 
 PeriodId = Annotated[str, Field(min_length=1, max_length=32, description="Default: the running period.")]

@@ -8,8 +8,8 @@ from pydantic import Field
 
 from chalicelib.domain import errors
 from chalicelib.services import statements
-from functions.apidoc import describe
-from functions.http import Call, Query, Reply
+from functions.edge.apidoc import describe
+from functions.edge.http import Call, Query, Reply
 
 
 class StatementQuery(Query):

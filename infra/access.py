@@ -103,7 +103,7 @@ RECONCILE: Access = {"certificates": on(GET), "ledger": on(QUERY)}
 # population (PutItem, in one transaction), the quota items of a period (storage.aggregates.quotas: GetItem, Query).
 REPORTS: Access = {"aggregates": on(BATCH_GET, QUERY, PUT), "periods": on(GET, QUERY)}
 
-# Every HTTP route (functions/*.py through functions/http.py), by table.
+# Every HTTP route (functions/*.py through functions/edge/http.py), by table.
 HTTP: Access = combine(
     CALENDAR,
     PERIOD_STATE,
@@ -157,7 +157,7 @@ HTTP: Access = combine(
     },
 )
 
-# functions/admin.py: open a period, run or read a top-up, reconcile one or all certificates (a Scan), freeze or
+# functions/jobs/admin.py: open a period, run or read a top-up, reconcile one or all certificates (a Scan), freeze or
 # unfreeze a certificate (unfreezing rolls it over), suspend or reinstate a provider.
 ADMIN: Access = combine(
     OPEN_PERIOD,
@@ -172,16 +172,16 @@ ADMIN: Access = combine(
     {"identities": on(UPDATE)},
 )
 
-# functions/contracts.py contract_expiry -> services.contracts.expire_requests: a Scan of the requests past their
+# functions/jobs/expiry.py contract_expiry -> services.contracts.expire_requests: a Scan of the requests past their
 # answer date, then each one ended (storage.contracts.requests_due, commit_end).
 CONTRACT_EXPIRY: Access = combine({"contracts": on(SCAN)}, END_CONTRACT)
 
 
-# functions/notices.py expiry_notices -> services.notices.send_expiry_notices: a Scan of funded certificates with
+# functions/jobs/notices.py expiry_notices -> services.notices.send_expiry_notices: a Scan of funded certificates with
 # money left and no notice yet, and the conditional mark set (or given back) on each (storage.notices).
 EXPIRY_NOTICES: Access = combine(CALENDAR, {"certificates": on(SCAN, UPDATE)})
 
-# functions/streams.py aggregates -> services.streams.consume: what the changes need to know (storage.aggregates.
+# functions/jobs/streams.py aggregates -> services.streams.consume: what the changes need to know (storage.aggregates.
 # dimensions: a certificate's municipality, a contract's program and provider, a program's direction; BatchGetItem),
 # the active-contract counts (BatchGetItem), and each group's transaction (markers: PutItem; counters: UpdateItem).
 # Its streams, and the on-failure queue, are granted by infra/template.py.
@@ -202,7 +202,7 @@ class FunctionAccess:
     documents: bool = False
     # Creates the one-time EventBridge Scheduler schedule of a period's start, run by the top-up function.
     period_schedules: bool = False
-    # Tells parents (chalicelib.notifications): events:PutEvents on the stage's notification bus.
+    # Tells parents (chalicelib.platform.notifications): events:PutEvents on the stage's notification bus.
     notifications: bool = False
 
 

@@ -1,5 +1,5 @@
 """The custom metrics operators watch: the contract between the application, which prints them as CloudWatch
-embedded-metric lines (chalicelib/telemetry.py, Powertools), and infra/, which alarms on them and draws them.
+embedded-metric lines (chalicelib/platform/telemetry.py, Powertools), and infra/, which alarms on them and draws them.
 
 Namespace ``PFDO``. Every metric carries the dimension ``service`` = ``pfdo-{stage}`` (Powertools adds it from the
 ``POWERTOOLS_SERVICE_NAME`` environment variable each stage sets), so dev and prod in one account never mix. An alarm
@@ -43,6 +43,12 @@ METRICS: dict[str, Metric] = {
             (SERVICE,),
             "certificates credited so far by the running period's top-up, printed with TopupSegmentsPending "
             "(a gauge: read its Maximum)",
+        ),
+        Metric(
+            "TopupScheduleFailures",
+            (SERVICE,),
+            "a period was opened but EventBridge Scheduler refused its top-up's one-time schedule "
+            "(services.periods.schedule_topup); the 15-minute sweep still starts the top-up",
         ),
         Metric(
             "LedgerDrift",

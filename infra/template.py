@@ -46,6 +46,7 @@ LAMBDA_TRUST = {
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 Json = dict[str, Any]
+XRAY_WRITE_ONLY = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXrayWriteOnlyAccess"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,9 @@ class Stage:
     table_prefix: str
     timezone: str
     functions: tuple[str, ...]
+    # Every function's Lambda runtime and architecture (config.json ``lambda_runtime``, ``lambda_architecture``).
+    runtime: str = "python3.13"
+    architecture: str = "arm64"
 
     def function_name(self, function: str) -> str:
         """The Lambda function's name, as ``chalice deploy`` would name it: ``pfdo-functions-prod-topup``."""
@@ -80,6 +84,10 @@ def load_stage(name: str, functions: tuple[str, ...] | None = None, project_dir:
         table_prefix=environment["PFDO_TABLE_PREFIX"],
         timezone=environment["PFDO_REGION_TIMEZONE"],
         functions=tuple(functions if functions is not None else access.FUNCTIONS),
+        # Chalice takes the architecture from the config and the runtime from the Python that runs it (3.11 here):
+        # the merge template sets both for every function (devtools/package.py packages for them).
+        runtime=config["lambda_runtime"],
+        architecture=config["lambda_architecture"],
     )
 
 
@@ -162,8 +170,8 @@ def schedule_statements(stage: Stage) -> list[Json]:
         {
             "Sid": "PeriodStartSchedules",
             "Effect": "Allow",
-            # chalicelib/scheduling.py: create, or update when the period is opened again; each schedule deletes
-            # itself after it ran (ActionAfterCompletion), so nothing here deletes.
+            # chalicelib/platform/scheduling.py: create, or update when the period is opened again; each
+            # schedule deletes itself after it ran (ActionAfterCompletion), so nothing here deletes.
             "Action": ["scheduler:CreateSchedule", "scheduler:UpdateSchedule"],
             "Resource": {
                 "Fn::Sub": "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/"
@@ -184,8 +192,8 @@ NOTIFICATION_BUS = "NotificationBus"
 
 
 def notification_bus(stage: Stage) -> Json:
-    """The bus parents' notifications are published to (chalicelib/notifications.py); the apps that tell parents
-    (push, e-mail, the cabinet) subscribe with rules of their own."""
+    """The bus parents' notifications are published to (chalicelib/platform/notifications.py); the apps that tell
+    parents (push, e-mail, the cabinet) subscribe with rules of their own."""
     return {
         NOTIFICATION_BUS: {
             "Type": "AWS::Events::EventBus",
@@ -229,6 +237,9 @@ def function_role(stage: Stage, function: str) -> Json:
         "Properties": {
             "Description": f"{stage.function_name(function)}: only the tables and actions it uses (infra/access.py)",
             "AssumeRolePolicyDocument": LAMBDA_TRUST,
+            # Tracing is Active on every function (Powertools Tracer): AWS's write-only X-Ray policy, as SAM attaches
+            # to the roles it makes. X-Ray's write actions take no resource, so no statement of ours could name one.
+            "ManagedPolicyArns": [XRAY_WRITE_ONLY],
             "Policies": [
                 {
                     "PolicyName": f"{function}-least-privilege",
@@ -253,7 +264,7 @@ def _environment(stage: Stage, function: str) -> Json:
                 # Lists are JSON in the environment (pydantic-settings).
                 "PFDO_COGNITO_CLIENT_IDS": {"Fn::Sub": '["${UserPoolClient}"]'},
                 "PFDO_COGNITO_REGION": {"Ref": "AWS::Region"},
-                # The same origins may call the Function URL (CORS answered by functions/url_adapter.py).
+                # The same origins may call the Function URL (CORS answered by functions/edge/url_adapter.py).
                 "PFDO_CORS_ORIGINS": site.cors_origins_variable(),
                 # Resolved at deploy time from the generated secret: cursors cannot be forged with a known key.
                 "PFDO_CURSOR_SECRET": {"Fn::Sub": "{{resolve:secretsmanager:${CursorSecret}:SecretString}}"},
@@ -274,8 +285,16 @@ def _environment(stage: Stage, function: str) -> Json:
 
 
 def function_overrides(stage: Stage, function: str) -> Json:
-    """Merged into Chalice's function: its name, its own role, the environment only infra knows."""
-    properties: Json = {"FunctionName": stage.function_name(function), "Role": _get_arn(role_id(function))}
+    """Merged into Chalice's function: its name, runtime and architecture, its own role, the environment only infra
+    knows."""
+    properties: Json = {
+        "FunctionName": stage.function_name(function),
+        "Runtime": stage.runtime,
+        "Architectures": [stage.architecture],
+        # X-Ray traces of every invocation (Powertools Tracer, functions/runtime.py).
+        "Tracing": "Active",
+        "Role": _get_arn(role_id(function)),
+    }
     variables = _environment(stage, function)
     if variables:
         properties["Environment"] = {"Variables": variables}
@@ -369,7 +388,7 @@ def user_pool(stage: Stage) -> Json:
                 "Properties": {
                     "UserPoolId": {"Ref": "UserPool"},
                     "GroupName": role,
-                    "Description": f"Users whose role is {role} (cognito:groups; chalicelib/jwks.py)",
+                    "Description": f"Users whose role is {role} (cognito:groups; chalicelib/platform/jwks.py)",
                 },
             }
             for role in ROLE_GROUPS
@@ -484,7 +503,7 @@ def cursor_secret(stage: Stage) -> Json:
 
 def period_schedules(stage: Stage) -> Json:
     """The group and role with which one-time schedules run ``topup`` at each period's start: the application
-    creates one whenever a period is opened (chalicelib/scheduling.py: ``at(...)`` in UTC, the instant
+    creates one whenever a period is opened (chalicelib/platform/scheduling.py: ``at(...)`` in UTC, the instant
     infra.schedules computes too). The 15-minute ``topup_sweep`` is the safety net behind them."""
     topup = function_id("topup")
     return {
@@ -690,6 +709,13 @@ def alarms(stage: Stage) -> Json:
         _custom(stage, "TopupSegmentsPending", "Minimum"),
         0,
         periods={"Ref": "TopupDeadlineHours"},
+        period=3600,
+    )
+    resources["TopupScheduleFailedAlarm"] = _alarm(
+        "A period was opened without its top-up's schedule (read the api_handler or admin logs): the 15-minute sweep "
+        "starts the top-up anyway; open the period again from the console to schedule it",
+        _custom(stage, "TopupScheduleFailures", "Sum"),
+        0,
         period=3600,
     )
     resources["LedgerDriftAlarm"] = _alarm(
@@ -919,6 +945,10 @@ def problems(final: Json, stage: Stage) -> list[str]:
             found.append(f"{function} does not run as its own role")
         if log_group_id(function) not in resources:
             found.append(f"{function} has no log group: set log_retention_in_days for stage {stage.name}")
+        if (properties.get("Runtime"), properties.get("Architectures")) != (stage.runtime, [stage.architecture]):
+            found.append(f"{function} does not run on {stage.runtime} {stage.architecture}")
+        if properties.get("Tracing") != "Active":
+            found.append(f"{function} is not traced")
     if resources.get("APIHandler", {}).get("Properties", {}).get("Handler") != HTTP_HANDLER:
         found.append(f"the HTTP handler is not {HTTP_HANDLER}")
     return found

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from chalice.test import Client
 
-from chalicelib.clock import SettableClock
-from chalicelib.config import Settings
+from chalicelib.platform.clock import SettableClock
+from chalicelib.platform.config import Settings
 from chalicelib.services.context import Context
 from chalicelib.storage.models import bind_tables
 from chalicelib.storage.tables import create_tables

@@ -1,6 +1,6 @@
 """Domain errors: one small hierarchy; each carries the code and HTTP status the edge reports.
 
-The HTTP edge maps them once (functions/http.py); the storage layer raises them from conditional-check failures.
+The HTTP edge maps them once (functions/edge/http.py); the storage layer raises them from conditional-check failures.
 """
 
 from __future__ import annotations

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib import cursor
 from chalicelib.domain import errors
 from chalicelib.domain.certificate import MAX_AGE, MIN_AGE
 from chalicelib.domain.program import Direction, check_municipality
 from chalicelib.domain.search import query_terms
+from chalicelib.platform import cursor
 from chalicelib.services.context import Context
 from chalicelib.storage import programs as store
 from chalicelib.storage.programs import CatalogFilters, CatalogItem

@@ -7,9 +7,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from chalicelib.clock import Clock
-from chalicelib.config import Settings
 from chalicelib.domain.period import Period, current_period, local_today
+from chalicelib.platform.clock import Clock
+from chalicelib.platform.config import Settings
+from chalicelib.platform.scheduling import NoScheduler, TopupScheduler, scheduler_for
 from chalicelib.storage import periods as period_store
 
 
@@ -44,10 +45,13 @@ class Context:
     settings: Settings
     clock: Clock
     calendar: PeriodCalendar
+    # Schedules a period's top-up at its start (EventBridge Scheduler in a deployed stage; nothing locally).
+    scheduler: TopupScheduler = field(default_factory=NoScheduler)
 
     @classmethod
-    def create(cls, settings: Settings, clock: Clock) -> Context:
-        return cls(settings, clock, PeriodCalendar(settings.region_code, settings.period_cache_seconds))
+    def create(cls, settings: Settings, clock: Clock, scheduler: TopupScheduler | None = None) -> Context:
+        calendar = PeriodCalendar(settings.region_code, settings.period_cache_seconds)
+        return cls(settings, clock, calendar, scheduler if scheduler is not None else scheduler_for(settings))
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from chalicelib import notifications
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.certificate import CertificateStatus, refuse_money_movement
@@ -21,7 +20,8 @@ from chalicelib.domain.contract import (
     new_contract_id,
 )
 from chalicelib.domain.period import Month, Period
-from chalicelib.notifications import Notice, Notifier
+from chalicelib.platform import notifications
+from chalicelib.platform.notifications import Notice, Notifier
 from chalicelib.services.certificates import ensure_current
 from chalicelib.services.context import Context
 from chalicelib.storage import contracts as store

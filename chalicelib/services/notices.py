@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from chalicelib import notifications
 from chalicelib.domain.period import Period
-from chalicelib.notifications import Notice, Notifier
+from chalicelib.platform import notifications
+from chalicelib.platform.notifications import Notice, Notifier
 from chalicelib.services.context import Context
 from chalicelib.storage import notices as store
 from chalicelib.storage.certificates import Certificate

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import notifications
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.objection import (
@@ -22,7 +21,8 @@ from chalicelib.domain.objection import (
     require_reason,
 )
 from chalicelib.domain.period import MUNICIPALITY, Month
-from chalicelib.notifications import Notice, Notifier
+from chalicelib.platform import notifications
+from chalicelib.platform.notifications import Notice, Notifier
 from chalicelib.services.certificates import ensure_current
 from chalicelib.services.context import Context
 from chalicelib.storage import certificates as certificate_store

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib import cursor
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.period import MUNICIPALITY
@@ -24,6 +23,7 @@ from chalicelib.domain.provider import (
     document_problem,
     new_document_id,
 )
+from chalicelib.platform import cursor
 from chalicelib.services.context import Context
 from chalicelib.storage import providers as store
 from chalicelib.storage.documents import DocumentStore, PresignedPost, StoredObject

@@ -14,10 +14,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import cursor
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.program import RatingSummary, check_rating, eligible_contract
+from chalicelib.platform import cursor
 from chalicelib.services import programs
 from chalicelib.services.context import Context
 from chalicelib.storage import programs as program_store

@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from chalicelib import telemetry
 from chalicelib.domain import errors
 from chalicelib.domain.actors import SYSTEM
 from chalicelib.domain.period import Period
 from chalicelib.domain.rollover import RolloverOutcome, RolloverPlan, plan_rollover
+from chalicelib.platform import telemetry
 from chalicelib.services.context import Context
 from chalicelib.storage import certificates as certificate_store
 from chalicelib.storage import money

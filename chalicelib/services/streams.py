@@ -1,7 +1,7 @@
 """The reports' stream consumer: a batch of DynamoDB stream records (Lambda's event shape) applied exactly once.
 
 The records come from the streams of the ledger, certificates, contracts and objections tables, delivered by Lambda
-in AWS (functions/streams.py) or by the local poller (devtools/streams.py). Lambda delivers at least once: a failed
+in AWS (functions/jobs/streams.py) or by the local poller (devtools/streams.py). Lambda delivers at least once: a failed
 batch comes again whole, or split in halves, and a crash may stop a batch half-way. Every change that adds to a
 figure is written with its marker in the same transaction (storage/aggregates.py), so whatever is delivered again is
 recognised and skipped, and what was not written yet is written.

@@ -34,13 +34,13 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from chalicelib.clock import SettableClock
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.certificate import CertificateStatus
 from chalicelib.domain.contract import OPEN, ContractStatus
 from chalicelib.domain.ledger import EntryKind, LedgerEntry
 from chalicelib.domain.period import AgeNominal, Period
+from chalicelib.platform.clock import SettableClock
 from chalicelib.services import certificates, contracts, periods
 from chalicelib.services.context import Context
 from chalicelib.services.rollover import run_topup

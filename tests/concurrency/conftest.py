@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.clock import SettableClock
+from chalicelib.platform.clock import SettableClock
 from devtools import ddb_local
 from tests.concurrency.harness import Stage
 from tests.concurrency.world import IN_A

@@ -90,8 +90,8 @@ def enter(stage: Stage) -> Any:
             "PFDO_PERIOD_CACHE_SECONDS": "0",
         }
     )
-    from chalicelib.clock import SettableClock
-    from chalicelib.config import Settings
+    from chalicelib.platform.clock import SettableClock
+    from chalicelib.platform.config import Settings
     from chalicelib.services.context import Context
     from chalicelib.storage.models import bind_tables
     from chalicelib.storage.transactions import reset_connection

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.clock import SettableClock
+from chalicelib.platform.clock import SettableClock
 from chalicelib.services.context import Context
 from tests.concurrency import bank
 from tests.concurrency.contracts_support import write_chalice_project

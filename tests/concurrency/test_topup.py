@@ -20,10 +20,10 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib.clock import SettableClock
-from chalicelib.config import Settings
 from chalicelib.domain.certificate import Balance, CertificateStatus
 from chalicelib.domain.ledger import EntryKind
+from chalicelib.platform.clock import SettableClock
+from chalicelib.platform.config import Settings
 from chalicelib.services.context import Context
 from chalicelib.services.periods import progress
 from chalicelib.storage import periods as period_store

@@ -17,8 +17,10 @@ A 2xx may write; after all the calls, every certificate still reconciles with it
 The app is called in process through chalice's LocalGateway, the very request path `chalice local` serves over its
 socket (chalice.test.Client wraps it), adapted to WSGI for schemathesis' in-process transport: no port, no server
 process on a 2-core machine, the worker's own DynamoDB Local tables, the service's clock fixed by the test, and no
-thread between a request and the table snapshots around it. /dev/clock is left out (it moves the clock), and so is
-/openapi.json, which schemathesis loads the document from.
+thread between a request and the table snapshots around it. One role (the parent, the Navigator's main caller) runs
+again through the production path instead: each request as the payload-2.0 event a Function URL sends, into
+``app.url_handler`` (the Function URL adapter, observed by Powertools), with a Lambda context. /dev/clock is left
+out (it moves the clock), and so is /openapi.json, which schemathesis loads the document from.
 
 Generation is derandomized (same examples every run); the counts of each role are written to
 bench/results/schemathesis/<role>.json and printed (``-s``).
@@ -26,10 +28,12 @@ bench/results/schemathesis/<role>.json and printed (``-s``).
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import os
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -56,18 +60,18 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from chalicelib.auth import issue_local_token
-from chalicelib.clock import SettableClock
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.period import Period
 from chalicelib.domain.provider import DocumentKind, document_key
+from chalicelib.platform.auth import issue_local_token
+from chalicelib.platform.clock import SettableClock
 from chalicelib.services import certificates, contracts, periods, providers, ratings
 from chalicelib.storage.models import TABLES
 from functions import runtime
-from functions.apidoc import ATTRIBUTE, doc_of
-from functions.http import Call, Reply
-from functions.routes import routes
+from functions.edge.apidoc import ATTRIBUTE, doc_of
+from functions.edge.http import Call, Reply
+from functions.edge.routes import routes
 from tests import factories
 from tests.helpers import documents_bucket as fresh_documents_bucket
 from tests.helpers import local_s3
@@ -150,6 +154,76 @@ def wsgi(client: Client) -> Callable[..., Iterable[bytes]]:
         status = f"{response.status_code} {HTTPStatus(response.status_code).phrase}"
         start_response(status, list(response.headers.items()))
         return [response.body]
+
+    return application
+
+
+class LambdaContext:
+    """What Lambda passes the Function URL's handler (the attributes Powertools and the jobs read)."""
+
+    function_name = "pfdo-functions-local-api_handler"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:eu-central-1:123456789012:function:pfdo-functions-local-api_handler"
+
+    def __init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def function_url_wsgi() -> Callable[..., Iterable[bytes]]:
+    """The app behind its Function URL handler (``app.url_handler``) as a WSGI application: each request becomes the
+    payload-2.0 event Lambda sends for a Function URL (raw path and query, lower-case headers, a text body as it is
+    and any other base64-encoded), and the handler's answer the WSGI response (a base64 body decoded, cookies as
+    Set-Cookie)."""
+    import app
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {name[5:].replace("_", "-").lower(): value for name, value in environ.items() if name[:5] == "HTTP_"}
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        raw_path, _, raw_query = environ["REQUEST_URI"].partition("?")
+        try:
+            text, encoded = body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            text, encoded = base64.b64encode(body).decode(), True
+        event = {
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": raw_path,
+            "rawQueryString": raw_query,
+            "headers": headers,
+            "requestContext": {
+                "accountId": "anonymous",
+                "apiId": "local",
+                "domainName": "localhost",
+                "http": {
+                    "method": environ["REQUEST_METHOD"],
+                    "path": raw_path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "127.0.0.1",
+                    "userAgent": headers.get("user-agent", ""),
+                },
+                "requestId": str(uuid.uuid4()),
+                "routeKey": "$default",
+                "stage": "$default",
+                "timeEpoch": int(time.time() * 1000),
+            },
+            "isBase64Encoded": encoded,
+        }
+        if body:
+            event["body"] = text
+        answer = app.url_handler(event, LambdaContext())
+        payload = answer.get("body") or ""
+        content = base64.b64decode(payload) if answer.get("isBase64Encoded") else payload.encode()
+        response_headers = list(answer.get("headers", {}).items())
+        response_headers += [("Set-Cookie", cookie) for cookie in answer.get("cookies", [])]
+        start_response(f"{answer['statusCode']} {HTTPStatus(answer['statusCode']).phrase}", response_headers)
+        return [content]
 
     return application
 
@@ -411,11 +485,18 @@ def fuzz(run: Run, operation: Any, world: World, examples: int) -> None:
 
 
 def run_role(
-    role: str, api: Client, world: World, writes: list[str], only: set[str] | None = None, examples: int = EXAMPLES
+    role: str,
+    api: Client,
+    world: World,
+    writes: list[str],
+    only: set[str] | None = None,
+    examples: int = EXAMPLES,
+    gateway: Callable[..., Iterable[bytes]] | None = None,
 ) -> Run:
-    """Every operation (or ``only`` these) called as ``role``; the schema is the one the app serves."""
+    """Every operation (or ``only`` these) called as ``role``, through chalice's LocalGateway unless ``gateway`` says
+    otherwise; the schema is the one the app serves."""
     config = schemathesis.Config.from_dict({"generation": {"with-security-parameters": False}})
-    schema = schemathesis.openapi.from_wsgi("/openapi.json", wsgi(api), config=config)
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", gateway or wsgi(api), config=config)
     dynamodb = boto3.client("dynamodb")
     run = Run(role, authorization(role), dynamodb, writes, snapshot(dynamodb))
     for result in schema.get_all_operations():
@@ -434,15 +515,34 @@ def run_role(
 def test_every_operation_keeps_its_contract(
     role: str, api: Client, documents_bucket: str, dynamodb_writes: list[str]
 ) -> None:
+    check_every_operation(role, api, documents_bucket, dynamodb_writes)
+
+
+def test_every_operation_keeps_its_contract_through_the_function_url(
+    api: Client, documents_bucket: str, dynamodb_writes: list[str]
+) -> None:
+    """The production path: Function URL events into ``app.url_handler``, not chalice's LocalGateway."""
+    check_every_operation("parent", api, documents_bucket, dynamodb_writes, function_url_wsgi(), "parent.function_url")
+
+
+def check_every_operation(
+    role: str,
+    api: Client,
+    documents_bucket: str,
+    writes: list[str],
+    gateway: Callable[..., Iterable[bytes]] | None = None,
+    name: str | None = None,
+) -> None:
     world = seed(documents_bucket)
     started = time.monotonic()
-    run = run_role(role, api, world, dynamodb_writes)
+    run = run_role(role, api, world, writes, gateway=gateway)
     for certificate_id in world.known["certificate_id"]:
         if not certificates.reconcile(certificate_id).consistent:
             run.failures.append(f"certificate {certificate_id} no longer reconciles with its ledger")
     summary = {**run.summary(), "seconds": round(time.monotonic() - started, 1)}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{role}.json").write_text(json.dumps({**summary, "failed": run.failures}, indent=2, ensure_ascii=False))
+    result = json.dumps({**summary, "failed": run.failures}, indent=2, ensure_ascii=False)
+    (RESULTS / f"{name or role}.json").write_text(result)
     print(f"\nschemathesis {json.dumps(summary, ensure_ascii=False)}")
     assert sorted(run.operations) == sorted(route.key for route in routes(local=True) if route.key not in LEFT_OUT)
     assert not run.failures, "\n".join(run.failures[:30])

@@ -61,6 +61,6 @@ def test_the_schedule_fires_at_the_first_instant_the_app_sees_as_the_periods_fir
 
 @pytest.mark.parametrize(("starts_on", "tz"), CASES)
 def test_the_instant_is_the_one_the_application_schedules_when_a_period_opens(starts_on: date, tz: str) -> None:
-    """chalicelib/scheduling.py writes ``at(...)`` from ``Period.start_instant``: the same instant."""
+    """chalicelib/platform/scheduling.py writes ``at(...)`` from ``Period.start_instant``: the same instant."""
     period = Period("p", starts_on, starts_on + timedelta(days=30), 1, {}, tz)
     assert period_start_instant(starts_on, tz) == period.start_instant()

@@ -2,8 +2,9 @@
 ``aggregates`` function that retries safely (split batches, bounded retries, an on-failure queue that alarms), and
 the function's role reads exactly those streams.
 
-Rendered from infra/template.py for a stage whose app registers the function (as it will once functions/streams.py's
-blueprint is in app.py); the packaged, cfn-linted template is tests/infra/test_template.py's.
+Rendered from infra/template.py for a stage whose app registers the function (as it will once
+functions/jobs/streams.py's blueprint is in app.py); the packaged, cfn-linted template is
+tests/infra/test_template.py's.
 """
 
 from __future__ import annotations

@@ -16,15 +16,16 @@ from typing import Any
 
 import pytest
 
-from chalicelib.config import Settings
+from chalicelib.platform.config import Settings
 from chalicelib.storage.models import TABLES
 from chalicelib.storage.tables import table_schemas
-from devtools.package import Artefacts, build, lint, stage_environment
+from devtools.package import KEEP_SOURCE, Artefacts, Platform, build, lint, platform_of, stage_environment
 from infra import access, metrics
 from infra.tables import table_logical_id
 from infra.template import function_id, load_stage, merge_template, role_id
 
 STAGE = "prod"
+ROOT = Path(__file__).resolve().parent.parent.parent
 REGION = "eu-central-1"
 TABLE_OF = {table_logical_id(base): base for base in TABLES}
 FUNCTIONS = tuple(access.FUNCTIONS)
@@ -33,7 +34,9 @@ FUNCTIONS = tuple(access.FUNCTIONS)
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Artefacts:
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
-    return build(STAGE, tmp_path_factory.mktemp("dist"), run_lint=False)
+    # twin: the same zip for this machine's Python and platform, which tests can import (the Lambda's is for
+    # python3.13 on arm64).
+    return build(STAGE, tmp_path_factory.mktemp("dist"), run_lint=False, twin=True)
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +181,31 @@ def test_no_role_allows_a_wildcard_action_or_resource(resources: dict[str, Any])
             assert statement["Effect"] == "Allow", rid
             assert not any("*" in action for action in as_list(statement["Action"])), (rid, statement)
             assert "*" not in json.dumps(statement["Resource"]).replace("/*", ""), (rid, statement)
+
+
+def test_every_function_runs_python_3_13_on_arm64_with_its_own_memory_and_time_limit(resources: dict[str, Any]) -> None:
+    """None on Chalice's defaults (128 MB, 60 s): each function's limits are chosen in .chalice/config.json."""
+    configured = json.loads((ROOT / ".chalice" / "config.json").read_text())["lambda_functions"]
+    assert set(configured) == set(FUNCTIONS)
+    for function in FUNCTIONS:
+        properties = resources[function_id(function)]["Properties"]
+        assert (properties["Runtime"], properties["Architectures"]) == ("python3.13", ["arm64"]), function
+        limits = configured[function]
+        assert (properties["MemorySize"], properties["Timeout"]) == (
+            limits["lambda_memory_size"],
+            limits["lambda_timeout"],
+        ), function
+
+
+def test_every_function_is_traced_and_its_only_managed_policy_is_x_rays_write_only(resources: dict[str, Any]) -> None:
+    for function in FUNCTIONS:
+        assert resources[function_id(function)]["Properties"]["Tracing"] == "Active", function
+    for rid, role in of_type(resources, "AWS::IAM::Role").items():
+        managed = role["Properties"].get("ManagedPolicyArns", [])
+        if rid in {role_id(function) for function in FUNCTIONS}:
+            assert managed == [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXrayWriteOnlyAccess"}], rid
+        else:
+            assert managed == [], rid
 
 
 def test_each_function_writes_only_its_own_log_group(resources: dict[str, Any]) -> None:
@@ -465,7 +493,7 @@ def test_every_setting_the_template_passes_is_one_the_application_reads(resource
     for function in FUNCTIONS:
         variables = resources[function_id(function)]["Properties"]["Environment"]["Variables"]
         unread = sorted(name for name in variables if name.startswith("PFDO_") and name not in fields)
-        assert not unread, f"{function}: chalicelib.config.Settings has no field for {unread}"
+        assert not unread, f"{function}: chalicelib.platform.config.Settings has no field for {unread}"
 
 
 # --- alarms and dashboard --------------------------------------------------------------------------------------------
@@ -529,18 +557,48 @@ print(json.dumps({"missing": missing, "routes": sorted(app.app.routes)}))
 """
 
 
-def test_every_module_in_the_zip_ships_bytecode_valid_whatever_the_timestamps(built: Artefacts) -> None:
-    """Lambda's /var/task is read-only: without bytecode in the zip every cold start compiles every module."""
-    with zipfile.ZipFile(built.code) as archive:
+def bytecode_of(code: Path, target: Platform) -> tuple[list[str], list[str]]:
+    """Our modules (source with ``__pycache__`` bytecode) and the dependencies' (sourceless ``.pyc``) in ``code``,
+    each checked: bytecode of ``target``'s Python, unchecked-hash (valid whatever the timestamps)."""
+    magic = MAGIC[target.python]
+    with zipfile.ZipFile(code) as archive:
         names = set(archive.namelist())
         sources = sorted(n for n in names if n.endswith(".py"))
         for source in sources:
+            assert source.split("/", 1)[0] in KEEP_SOURCE, f"{source}: a dependency's source (it ships bytecode only)"
             folder, _, module = source.rpartition("/")
-            pyc = f"{folder}/__pycache__/{module[:-3]}.{sys.implementation.cache_tag}.pyc".lstrip("/")
+            pyc = f"{folder}/__pycache__/{module[:-3]}.{target.cache_tag}.pyc".lstrip("/")
             assert pyc in names, source
             header = archive.read(pyc)[:8]
-            assert header[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(header[4:8], "little") == 0b01, pyc
-    assert len(sources) > 500
+            assert header[:4] == magic and int.from_bytes(header[4:8], "little") == 0b01, pyc
+        sourceless = sorted(n for n in names if n.endswith(".pyc") and "__pycache__/" not in n)
+        for pyc in sourceless:
+            header = archive.read(pyc)[:8]
+            assert header[:4] == magic and int.from_bytes(header[4:8], "little") == 0b01, pyc
+    return sources, sourceless
+
+
+# The first four bytes of a pyc: CPython's magic number of each version (importlib.util.MAGIC_NUMBER).
+MAGIC = {"3.11": (3495).to_bytes(2, "little") + b"\r\n", "3.13": (3571).to_bytes(2, "little") + b"\r\n"}
+
+
+def test_every_module_in_the_zip_ships_bytecode_valid_whatever_the_timestamps(
+    built: Artefacts, template: dict[str, Any]
+) -> None:
+    """Lambda's /var/task is read-only: without bytecode in the zip every cold start compiles every module. The
+    bytecode is for the runtime's Python (3.13), not this machine's; the twin's for this machine's."""
+    target = platform_of(template)
+    assert (target.python, target.machine) == ("3.13", "aarch64")
+    sources, sourceless = bytecode_of(built.code, target)
+    ours = [
+        "app.py",
+        *(p.relative_to(ROOT).as_posix() for d in ("chalicelib", "functions") for p in (ROOT / d).rglob("*.py")),
+    ]
+    assert sources == sorted(ours) and len(sources) + len(sourceless) > 500
+    assert MAGIC[f"{sys.version_info.major}.{sys.version_info.minor}"] == importlib.util.MAGIC_NUMBER
+    assert built.host_code is not None
+    host_sources, host_sourceless = bytecode_of(built.host_code, Platform.host())
+    assert (host_sources, len(host_sourceless)) == (sources, len(sourceless))
 
 
 def import_handlers(folder: Path, handlers: list[str]) -> dict[str, Any]:
@@ -566,7 +624,8 @@ def handlers_of(resources: dict[str, Any]) -> list[str]:
 def test_the_packaged_zip_alone_imports_every_handler_the_template_names(
     built: Artefacts, resources: dict[str, Any], tmp_path: Path
 ) -> None:
-    with zipfile.ZipFile(built.code) as archive:
+    assert built.host_code is not None  # the Lambda's zip is for python3.13 on arm64: its twin for this machine
+    with zipfile.ZipFile(built.host_code) as archive:
         archive.extractall(tmp_path)
     handlers = handlers_of(resources)
     assert "app.url_handler" in handlers
@@ -577,7 +636,8 @@ def test_the_packaged_zip_alone_imports_every_handler_the_template_names(
 
 def test_the_shipped_bytecode_is_what_runs(built: Artefacts, resources: dict[str, Any], tmp_path: Path) -> None:
     """Every source replaced by a module that fails: the handlers still import, from the bytecode alone."""
-    with zipfile.ZipFile(built.code) as archive:
+    assert built.host_code is not None
+    with zipfile.ZipFile(built.host_code) as archive:
         archive.extractall(tmp_path)
     for source in tmp_path.rglob("*.py"):
         source.write_text('raise ImportError("compiled from source: the bytecode was not used")\n')

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from chalicelib.clock import SettableClock
 from chalicelib.domain.period import Period
+from chalicelib.platform.clock import SettableClock
 from chalicelib.services import contracts
 from chalicelib.services.context import Context
 from tests.factories import approved_provider

@@ -1,6 +1,6 @@
 """The authorization matrix (issue 6): every route of the app, called by every kind of caller, answers with the
-status the rules give it (design §5, README "Routes" and "Decisions: Access"); a refusal is a JSON error with a code
-and writes nothing; a frozen certificate and a suspended provider move no money.
+status the rules give it (design §5, docs/api.md "Routes" and docs/decisions.md "Access"); a refusal is a JSON error
+with a code and writes nothing; a frozen certificate and a suspended provider move no money.
 
 Who the columns are and what the placeholders name: tests/integration/authz_world.py.
 """
@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from chalicelib.config import get_settings
+from chalicelib.platform.config import get_settings
 from devtools.ddb_local import LocalEngine
 from tests.integration.authz_world import COLUMNS, NOW, POPULATION, PRICE, A, World, application, built
 

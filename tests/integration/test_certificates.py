@@ -6,12 +6,12 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from chalicelib.clock import SettableClock
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.certificate import CertificateStatus
 from chalicelib.domain.ledger import credit_key, expire_key
 from chalicelib.domain.period import Period
+from chalicelib.platform.clock import SettableClock
 from chalicelib.services import certificates, periods
 from chalicelib.services.context import Context
 from chalicelib.services.rollover import run_topup

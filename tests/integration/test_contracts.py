@@ -7,12 +7,12 @@ from datetime import date
 
 import pytest
 
-from chalicelib.clock import SettableClock
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.contract import ContractStatus
 from chalicelib.domain.ledger import charge_key, hold_key, release_key
 from chalicelib.domain.period import Period
+from chalicelib.platform.clock import SettableClock
 from chalicelib.services import certificates, contracts, periods
 from chalicelib.services.context import Context
 from chalicelib.services.rollover import run_topup

@@ -10,13 +10,13 @@ from threading import Barrier
 
 import pytest
 
-from chalicelib.clock import SettableClock
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.certificate import CertificateStatus
 from chalicelib.domain.duplicates import child_identity
 from chalicelib.domain.ledger import EntryKind, transfer_in_key, transfer_out_key
 from chalicelib.domain.period import Period
+from chalicelib.platform.clock import SettableClock
 from chalicelib.services import certificates, contracts, duplicates, periods
 from chalicelib.services.context import Context
 from chalicelib.storage import certificates as certificate_store

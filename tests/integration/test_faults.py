@@ -35,11 +35,11 @@ from chalice.test import Client
 from pynamodb.models import Model
 from pynamodb.settings import get_settings_value
 
-from chalicelib.clock import SettableClock
-from chalicelib.config import Settings
 from chalicelib.domain.certificate import Balance, CertificateStatus
 from chalicelib.domain.ledger import EntryKind
 from chalicelib.domain.period import Period
+from chalicelib.platform.clock import SettableClock
+from chalicelib.platform.config import Settings
 from chalicelib.services import certificates, contracts
 from chalicelib.services.context import Context
 from chalicelib.services.periods import progress

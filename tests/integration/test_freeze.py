@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from chalicelib.clock import SettableClock
 from chalicelib.domain import errors
 from chalicelib.domain.certificate import CertificateStatus
+from chalicelib.platform.clock import SettableClock
 from chalicelib.services import certificates, contracts
 from chalicelib.services.context import Context
 from chalicelib.services.rollover import run_topup

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from chalicelib import notifications
-from chalicelib.clock import SettableClock
 from chalicelib.domain.objection import Decision
 from chalicelib.domain.period import Period
-from chalicelib.notifications import Notice
+from chalicelib.platform import notifications
+from chalicelib.platform.clock import SettableClock
+from chalicelib.platform.notifications import Notice
 from chalicelib.services import certificates, contracts, objections
 from chalicelib.services.context import Context
 from chalicelib.services.notices import send_expiry_notices
@@ -156,7 +156,8 @@ def test_an_expiry_notice_that_could_not_be_sent_is_sent_the_next_day(
 def test_the_scheduled_function_sends_the_notices_through_the_local_log_sink(
     ctx: Context, year: Period, clock: SettableClock, table_prefix: str, tmp_path: Any, monkeypatch: Any
 ) -> None:
-    from functions import jobs, runtime
+    from functions import runtime
+    from functions.jobs import handlers as jobs
 
     certificate_id = funded_child(ctx)
     sink = tmp_path / "notifications.jsonl"

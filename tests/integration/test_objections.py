@@ -9,11 +9,11 @@ from threading import Barrier
 
 import pytest
 
-from chalicelib.clock import SettableClock
 from chalicelib.domain import errors
 from chalicelib.domain.ledger import EntryKind, charge_key, replay, reversal_key
 from chalicelib.domain.objection import Decision, ObjectionStatus
 from chalicelib.domain.period import Period
+from chalicelib.platform.clock import SettableClock
 from chalicelib.services import certificates, contracts, objections
 from chalicelib.services.context import Context
 from chalicelib.services.rollover import run_topup

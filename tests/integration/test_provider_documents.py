@@ -21,11 +21,11 @@ import requests
 from chalice.test import Client
 from pydantic import SecretStr
 
-from chalicelib.clock import SettableClock
-from chalicelib.config import Settings
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.provider import MAX_DOCUMENTS, DocumentKind, document_key
+from chalicelib.platform.clock import SettableClock
+from chalicelib.platform.config import Settings
 from chalicelib.services import providers
 from chalicelib.services.context import Context
 from chalicelib.storage import documents

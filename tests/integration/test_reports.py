@@ -22,13 +22,13 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.clock import SettableClock
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.objection import Decision
 from chalicelib.domain.period import Period
 from chalicelib.domain.reports import Group
-from chalicelib.notifications import Notice
+from chalicelib.platform.clock import SettableClock
+from chalicelib.platform.notifications import Notice
 from chalicelib.services import certificates, contracts, objections, periods, reports, streams
 from chalicelib.services.context import Context
 from chalicelib.services.rollover import run_topup
@@ -36,7 +36,8 @@ from chalicelib.storage import aggregates
 from chalicelib.storage.models import ProgramRecord, table_name
 from devtools.roundtrips import counting
 from devtools.streams import StreamPoller
-from functions import jobs, runtime
+from functions import runtime
+from functions.jobs import handlers as jobs
 from infra.access import AGGREGATES
 from tests.factories import approved_provider, program
 from tests.helpers import table_contents

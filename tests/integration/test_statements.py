@@ -11,12 +11,12 @@ from datetime import date
 
 import pytest
 
-from chalicelib.clock import SettableClock
 from chalicelib.domain import errors
 from chalicelib.domain.ledger import EntryKind
 from chalicelib.domain.objection import Decision
 from chalicelib.domain.period import Period
 from chalicelib.domain.statement import CSV_HEADER, rubles
+from chalicelib.platform.clock import SettableClock
 from chalicelib.services import certificates, contracts, objections, statements
 from chalicelib.services.context import Context
 from chalicelib.services.rollover import run_topup

@@ -5,9 +5,9 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from chalicelib.auth import authenticate, cognito_verifier, issue_local_token
-from chalicelib.config import Settings
 from chalicelib.domain import errors
+from chalicelib.platform.auth import authenticate, cognito_verifier, issue_local_token
+from chalicelib.platform.config import Settings
 
 POOL = "eu-central-1_AbC123xyz"
 COGNITO = Settings(stage="prod", cognito_user_pool_id=POOL, cognito_client_ids=("web-client",))

@@ -8,12 +8,12 @@ from datetime import date
 import jwt
 import pytest
 
-from chalicelib import cursor
-from chalicelib.auth import authenticate, issue_local_token, principal_from_claims
-from chalicelib.config import Settings
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Role
 from chalicelib.domain.rollover import RolloverOutcome, RolloverPlan
+from chalicelib.platform import cursor
+from chalicelib.platform.auth import authenticate, issue_local_token, principal_from_claims
+from chalicelib.platform.config import Settings
 from chalicelib.services.rollover import pack
 from chalicelib.storage.money import rollover_items
 

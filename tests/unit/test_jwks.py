@@ -20,10 +20,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import RSAAlgorithm
 
-from chalicelib.auth import principal_from_claims
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Role
-from chalicelib.jwks import CognitoVerifier, https_fetcher, principal_claims, signing_keys
+from chalicelib.platform.auth import principal_from_claims
+from chalicelib.platform.jwks import CognitoVerifier, https_fetcher, principal_claims, signing_keys
 
 REGION = "eu-central-1"
 POOL = "eu-central-1_AbC123xyz"

@@ -8,7 +8,7 @@ import base64
 import pytest
 from pydantic import ValidationError
 
-from chalicelib.config import Settings
+from chalicelib.platform.config import Settings
 from devtools.local_gateway import function_url_event, local_response
 
 

@@ -11,17 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chalice.test import Client
 from openapi_spec_validator import validate
 from openapi_spec_validator.versions import consts, get_spec_version
 
 from chalicelib.domain import errors
-from functions import http, openapi
-from functions.apidoc import describe, doc_of
-from functions.routes import ROUTES, Route, routes, view_of
+from functions.edge import http, openapi
+from functions.edge.apidoc import describe, doc_of
+from functions.edge.routes import ROUTES, Route, routes, view_of
 
 ROOT = Path(__file__).resolve().parents[2]
-HTTP_SOURCE = (ROOT / "functions" / "http.py").read_text()
+HTTP_SOURCE = (ROOT / "functions" / "edge" / "http.py").read_text()
 
 
 def domain_codes() -> dict[str, int]:
@@ -72,7 +71,7 @@ def test_every_documented_refusal_code_is_an_error_of_the_domain_or_of_the_http_
     known = domain_codes()
     edge = {http.Unavailable.code: http.Unavailable.status}
     for code in ("idempotency_key_required", "internal_error"):
-        assert f'"{code}"' in HTTP_SOURCE, f"{code} is not answered by functions/http.py"
+        assert f'"{code}"' in HTTP_SOURCE, f"{code} is not answered by functions/edge/http.py"
     for key, operation in operations(document).items():
         for status, answer in operation["responses"].items():
             if int(status) < 400:
@@ -158,30 +157,6 @@ def test_a_media_type_chosen_by_format_documents_each_alternative() -> None:
     }
 
 
-def test_openapi_json_is_served_and_the_api_page_with_its_own_assets(api: Client) -> None:
-    served = api.http.get("/openapi.json")
-    assert served.status_code == 200
-    assert served.headers["Content-Type"] == "application/json"
-    assert json.loads(served.body) == openapi.document(local=True)
-
-    page = api.http.get("/docs")
-    assert page.status_code == 200
-    assert page.headers["Content-Type"].startswith("text/html")
-    text = page.body.decode()
-    assert "/docs/assets/swagger-ui-bundle.js" in text and "/openapi.json" in text
-    assert "http" not in text.replace("/openapi.json", ""), "the page loads nothing from another site"
-
-    script = api.http.get("/docs/assets/swagger-ui-bundle.js")
-    assert script.status_code == 200
-    assert script.headers["Content-Type"].startswith("application/javascript")
-    assert b"SwaggerUIBundle" in script.body
-    style = api.http.get("/docs/assets/swagger-ui.css")
-    assert style.headers["Content-Type"].startswith("text/css")
-    missing = api.http.get("/docs/assets/..%2Fpackage.json")
-    assert missing.status_code == 404
-    assert json.loads(missing.body)["error"]["code"] == "not_found"
-
-
 def test_the_assets_are_those_of_the_pinned_package() -> None:
     pinned = json.loads((ROOT / "package.json").read_text())["dependencies"]["swagger-ui-dist"]
     lock = json.loads((ROOT / "package-lock.json").read_text())["packages"]["node_modules/swagger-ui-dist"]
@@ -200,4 +175,4 @@ print(json.dumps(sorted(name for name in sys.modules if name.startswith("functio
 def test_the_document_costs_a_cold_start_nothing() -> None:
     result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, cwd=ROOT)
     loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
-    assert not loaded & {"functions.openapi", "functions.apidoc", "functions.docs"}
+    assert not loaded & {"functions.edge.openapi", "functions.edge.apidoc", "functions.docs"}

@@ -12,7 +12,6 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from chalicelib import notifications
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.certificate import Balance, CertificateStatus
@@ -27,7 +26,8 @@ from chalicelib.domain.objection import (
     require_reason,
 )
 from chalicelib.domain.statement import ContractInfo, build, rubles, to_csv
-from chalicelib.notifications import EventBridgeNotifier, LogNotifier, Notice
+from chalicelib.platform import notifications
+from chalicelib.platform.notifications import EventBridgeNotifier, LogNotifier, Notice
 from chalicelib.services.statement_pdf import money_text
 
 CONTRACT = "1000000009-0123456789ab"

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from functions.routes import ROUTES, Route, routes, view_of
+from functions.edge.routes import ROUTES, Route, routes, view_of
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.key)
@@ -47,5 +47,5 @@ def test_a_cold_start_loads_the_route_table_but_no_view() -> None:
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     views = {f"functions.{route.view.split(':')[0]}" for route in ROUTES}
     assert not views & set(loaded["modules"]), "a view module was imported at cold start"
-    assert "functions.http" not in loaded["modules"]
+    assert "functions.edge.http" not in loaded["modules"]
     assert loaded["routes"] == sorted(route.key for route in routes(local=True))

@@ -9,9 +9,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.config import Settings
 from chalicelib.domain.period import Period
-from chalicelib.scheduling import EventBridgeScheduler, NoScheduler, at_expression, scheduler_for
+from chalicelib.platform.config import Settings
+from chalicelib.platform.scheduling import EventBridgeScheduler, NoScheduler, at_expression, scheduler_for
 
 
 def year(tz: str) -> Period:

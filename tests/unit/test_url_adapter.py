@@ -17,7 +17,7 @@ import pytest
 from chalice import BadRequestError, Chalice, Response
 
 from functions import runtime
-from functions.url_adapter import compile_routes, find_route, make_handler, to_url_response
+from functions.edge.url_adapter import compile_routes, find_route, make_handler, to_url_response
 
 EVENTS = Path(__file__).resolve().parent.parent / "fixtures" / "function_url"
 WEB = "https://navigator.example.ru"

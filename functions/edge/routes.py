@@ -4,45 +4,21 @@ The table is all the HTTP function loads at a cold start. A view's module (its r
 services and storage behind them) is imported by the first request that needs it, so a cold start pays for the
 route it serves rather than for the whole API; once loaded, a module stays for the life of the process.
 
-A view is ``"module:function"`` in ``functions/``: a plain function of a ``functions.http.Call`` returning a
-``functions.http.Reply``. ``functions/http.py`` does the rest (authentication, Idempotency-Key replays, errors,
-the request's log line).
+A view is ``"module:function"`` in ``functions/``: a plain function of a ``functions.edge.http.Call`` returning a
+``functions.edge.http.Reply``. ``functions/edge/http.py`` does the rest (authentication, Idempotency-Key replays,
+errors, the request's log line).
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
+
+from functions.edge.route import Route
 
 if TYPE_CHECKING:
     from chalice import Chalice, Response
-
-# "required" / "optional": replays through the idempotency table around the view; "in_transaction": required, and
-# written by the use case's own transaction (see storage.idempotency.Claim); "none": the header is ignored.
-Idempotency = Literal["required", "optional", "none", "in_transaction"]
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    path: str
-    view: str
-    # No token needed (a view may still read one, e.g. the catalog shows a provider its own unpublished programs).
-    public: bool = False
-    idempotency_key: Idempotency = "none"
-    # Served in the local stage only: /dev/* (tokens and the clock for trying things end to end) and /docs.
-    local_only: bool = False
-
-    @property
-    def name(self) -> str:
-        return self.view.replace(":", "_")
-
-    @property
-    def key(self) -> str:
-        return f"{self.method} {self.path}"
-
 
 ROUTES: tuple[Route, ...] = (
     # Periods and the year-start top-up (operators).
@@ -140,7 +116,7 @@ def register(app: Chalice, *, local: bool) -> None:
 def _handler(app: Chalice, route: Route) -> Callable[..., Response]:
     def handler(**params: str) -> Response:
         # The HTTP edge and the view load with the first request that needs them (see the module's docstring).
-        from functions import http
+        from functions.edge import http
 
         request = app.current_request
         assert request is not None  # Chalice sets it before calling a route's handler

@@ -1,11 +1,19 @@
 """Verification of Cognito user-pool tokens (the dev and prod stages): RS256 JWTs checked against the pool's JWKS.
 
-Framework-free. ``CognitoVerifier.verify(token)`` returns the claims ``chalicelib.auth.principal_from_claims`` reads
-(``sub``, ``role``, ``municipality``, ``provider_id``) or raises ``Unauthenticated`` saying why.
+Framework-free. ``CognitoVerifier.verify(token)`` returns the claims
+``chalicelib.platform.auth.principal_from_claims`` reads (``sub``, ``role``, ``municipality``, ``provider_id``) or
+raises ``Unauthenticated`` saying why.
 
 The signing keys are fetched on first use (never at import time), kept by ``kid`` for ``cache_seconds``, and fetched
 again when a token names a ``kid`` we do not hold, but at most once per ``refetch_seconds``: a rotated key is picked
 up, while tokens with made-up ``kid`` values cannot turn every request into a call to Cognito.
+
+PyJWT does the cryptography and the standard checks: each published key is read with ``PyJWK`` (its public members
+only), the signature and algorithm (RS256 only) and the issuer are checked by ``jwt.decode``, which also requires the
+claims Cognito always sends. Two checks stay here because PyJWT cannot say them: the times (``exp``, ``iat``,
+``nbf``, and a lifetime no longer than Cognito issues) are read against an injectable clock, where PyJWT reads the
+system's; and the app client is ``aud`` in an ID token but ``client_id`` in an access token (``token_use``). The key
+cache with its throttled refetch is ours.
 
 The role and scope come from the user's custom attributes (``custom:role``, ``custom:municipality``,
 ``custom:provider_id``, present in ID tokens), the role also from the ``cognito:groups`` claim (a group named
@@ -15,7 +23,6 @@ the user pool's app clients must leave them out of their write attributes, or a 
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import math
@@ -26,7 +33,6 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 
 from chalicelib.domain import errors
 
@@ -43,6 +49,13 @@ MIN_KEY_BITS = 2048
 MAX_KID_LENGTH = 256
 JWKS_MAX_BYTES = 256 * 1024
 FETCH_TIMEOUT_SECONDS = 3.0
+# What a missing claim means, said as the other refusals say it.
+MISSING = {
+    "iss": "the token was issued by another user pool",
+    "token_use": "the token is neither a Cognito ID token nor an access token",
+    "exp": "the token has no valid 'exp' time",
+    "iat": "the token has no valid 'iat' time",
+}
 
 
 def https_fetcher(url: str, timeout_seconds: float = FETCH_TIMEOUT_SECONDS) -> JwksFetcher:
@@ -64,49 +77,42 @@ def https_fetcher(url: str, timeout_seconds: float = FETCH_TIMEOUT_SECONDS) -> J
     return fetch
 
 
-def signing_keys(document: Mapping[str, Any]) -> dict[str, RSAPublicKey]:
+# The members of an RSA JWK that make its public key: private parts in a published JWKS are never read.
+PUBLIC_MEMBERS = ("kty", "kid", "use", "alg", "n", "e")
+
+
+def signing_keys(document: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
     """The RS256 signature keys of a JWKS document, by ``kid``; other keys are skipped.
 
-    Raises ``ValueError`` when the document holds no usable key at all.
+    Each key is read on its own with ``PyJWK`` (``PyJWKSet`` gives up on the whole set when one key's numbers do not
+    decode). Raises ``ValueError`` when the document holds no usable key at all.
     """
     entries = document.get("keys")
     if not isinstance(entries, list):
         raise ValueError("the JWKS document has no 'keys' list")
-    keys: dict[str, RSAPublicKey] = {}
+    keys: dict[str, jwt.PyJWK] = {}
     for entry in entries:
-        if not isinstance(entry, dict) or not _is_rs256_signature_key(entry):
+        if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):
             continue
         try:
-            keys[entry["kid"]] = _public_key(entry["n"], entry["e"])
-        except ValueError as failure:
+            key = jwt.PyJWK({member: entry[member] for member in PUBLIC_MEMBERS if member in entry})
+        except (jwt.PyJWTError, ValueError) as failure:
             log.warning("jwks key %s skipped: %s", entry["kid"], failure)
+            continue
+        if _is_rs256_signature_key(key):
+            keys[entry["kid"]] = key
     if not keys:
         raise ValueError("the JWKS document holds no RS256 signature key")
     return keys
 
 
-def _is_rs256_signature_key(entry: Mapping[str, Any]) -> bool:
-    return (
-        isinstance(entry.get("kid"), str)
-        and entry.get("kty") == "RSA"
-        and entry.get("use", "sig") == "sig"
-        and entry.get("alg", ALGORITHM) == ALGORITHM
-        and isinstance(entry.get("n"), str)
-        and isinstance(entry.get("e"), str)
-    )
-
-
-def _public_key(n: str, e: str) -> RSAPublicKey:
-    """Only the public numbers are read: private parts in a published JWKS are ignored."""
-    modulus, exponent = _base64url_uint(n), _base64url_uint(e)
-    if modulus.bit_length() < MIN_KEY_BITS:
-        raise ValueError(f"the key has fewer than {MIN_KEY_BITS} bits")
-    return RSAPublicNumbers(exponent, modulus).public_key()
-
-
-def _base64url_uint(value: str) -> int:
-    raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    return int.from_bytes(raw, "big")
+def _is_rs256_signature_key(key: jwt.PyJWK) -> bool:
+    if key.key_type != "RSA" or key.public_key_use not in (None, "sig") or key.algorithm_name != ALGORITHM:
+        return False
+    if key.key.key_size < MIN_KEY_BITS:
+        log.warning("jwks key %s skipped: fewer than %s bits", key.key_id, MIN_KEY_BITS)
+        return False
+    return True
 
 
 class CognitoVerifier:
@@ -141,7 +147,7 @@ class CognitoVerifier:
         self._clock = clock
         self._monotonic = monotonic
         self._lock = threading.Lock()
-        self._keys: dict[str, RSAPublicKey] = {}
+        self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = -math.inf
         self._attempted_at = -math.inf
         self._fetch_failed = False
@@ -151,24 +157,27 @@ class CognitoVerifier:
         kid = self._kid(token)
         key = self._key(kid)
         try:
-            # The signature only: every claim is checked below, with our own messages and type checks.
+            # PyJWT: the signature, the algorithm, the issuer, and the claims Cognito always sends. The times are
+            # checked below against our clock, the app client by the token's use.
             claims = jwt.decode(
                 token,
                 key,
                 algorithms=[ALGORITHM],
+                issuer=self.issuer,
                 options={
+                    "require": ["iss", "token_use", "exp", "iat"],
                     "verify_exp": False,
                     "verify_iat": False,
                     "verify_nbf": False,
-                    "verify_iss": False,
                     "verify_aud": False,
-                    "verify_sub": False,
-                    "verify_jti": False,
                 },
             )
+        except jwt.InvalidIssuerError:
+            raise errors.Unauthenticated("the token was issued by another user pool") from None
+        except jwt.MissingRequiredClaimError as missing:
+            raise errors.Unauthenticated(MISSING.get(missing.claim, f"invalid token: {missing}")) from None
         except jwt.PyJWTError as failure:
             raise errors.Unauthenticated(f"invalid token: {failure}") from None
-        self._check_issuer(claims)
         self._check_times(claims)
         self._check_client(claims)
         return principal_claims(claims)
@@ -187,7 +196,7 @@ class CognitoVerifier:
             raise errors.Unauthenticated("the token names no signing key (kid)")
         return kid
 
-    def _key(self, kid: str) -> RSAPublicKey:
+    def _key(self, kid: str) -> jwt.PyJWK:
         with self._lock:
             now = self._monotonic()
             if kid not in self._keys or now - self._fetched_at >= self._cache_seconds:
@@ -214,10 +223,6 @@ class CognitoVerifier:
         self._keys = keys
         self._fetched_at = now
         self._fetch_failed = False
-
-    def _check_issuer(self, claims: Mapping[str, Any]) -> None:
-        if claims.get("iss") != self.issuer:
-            raise errors.Unauthenticated("the token was issued by another user pool")
 
     def _check_times(self, claims: Mapping[str, Any]) -> None:
         now = self._clock()

@@ -1,7 +1,7 @@
 """The top-up's alarm clock: when a period is opened in AWS, a one-time EventBridge Scheduler schedule invokes the
 top-up function at the period's first instant (local midnight in the region's time zone, written in UTC).
 
-The 15-minute sweep (functions/topup.py) is the safety net: if a schedule is missing or fails, the sweep starts the
+The 15-minute sweep (functions/jobs/topup.py) is the safety net: if a schedule is missing or fails, the sweep starts the
 top-up within a quarter of an hour. Locally there is no scheduler; the sweep and POST /periods/{id}/topup serve.
 """
 
@@ -11,8 +11,8 @@ import json
 import logging
 from typing import Any, Protocol
 
-from chalicelib.config import Settings
 from chalicelib.domain.period import Period
+from chalicelib.platform.config import Settings
 
 log = logging.getLogger("pfdo.scheduling")
 
@@ -22,8 +22,14 @@ def at_expression(period: Period) -> str:
     return f"at({period.start_instant():%Y-%m-%dT%H:%M:%S})"
 
 
+class ScheduleFailed(Exception):
+    """The scheduler refused or could not be reached: the period's top-up has no schedule."""
+
+
 class TopupScheduler(Protocol):
-    def schedule(self, period: Period) -> None: ...
+    def schedule(self, period: Period) -> None:
+        """Makes the period's top-up start at the period's first instant; raises ``ScheduleFailed``."""
+        ...
 
 
 class NoScheduler:
@@ -62,11 +68,16 @@ class EventBridgeScheduler:
                 "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 3600},
             },
         }
+        from botocore.exceptions import BotoCoreError, ClientError  # lazily: botocore loads with the client
+
         client = self._scheduler()
         try:
-            client.create_schedule(**request)
-        except client.exceptions.ConflictException:
-            client.update_schedule(**request)
+            try:
+                client.create_schedule(**request)
+            except client.exceptions.ConflictException:
+                client.update_schedule(**request)
+        except (BotoCoreError, ClientError) as failure:
+            raise ScheduleFailed(f"the schedule of period {period.period_id}: {failure}") from failure
 
 
 def scheduler_for(settings: Settings) -> TopupScheduler:

@@ -10,17 +10,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from chalicelib import telemetry
 from chalicelib.domain import errors
 from chalicelib.domain.actors import WHOLE_REGION, Principal, Role
 from chalicelib.domain.period import AgeNominal, Period
 from chalicelib.domain.provider import Decision, ProviderStatus
+from chalicelib.platform import telemetry
 from chalicelib.services import certificates, duplicates, periods, providers
 from chalicelib.services.context import Context
 from chalicelib.services.rollover import run_topup
 from chalicelib.storage import certificates as certificate_store
 from chalicelib.storage import providers as provider_store
 from functions import runtime
+from functions.jobs.budget import seconds_to_work
 from functions.schemas import OpenPeriodIn, PeriodOut
 
 Operator = Annotated[str, Field(min_length=1, max_length=128)]
@@ -129,7 +130,9 @@ def _open_period(ctx: Context, command: OpenPeriodCommand) -> dict[str, Any]:
     try:
         state = periods.open_period(ctx, _operator(command), period)
     except errors.PeriodExists:
-        state = periods.get(ctx, _operator(command), period.period_id)  # already open: report it as it is
+        # Already open: schedule its top-up again (a schedule that failed the first time) and report it as it is.
+        periods.schedule_again(ctx, _operator(command), period.period_id)
+        state = periods.get(ctx, _operator(command), period.period_id)
     return PeriodOut.of(state).model_dump(mode="json")
 
 
@@ -216,7 +219,7 @@ def handle(ctx: Context, event: dict[str, Any], budget: float) -> dict[str, Any]
 def admin(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ctx = runtime.context()
     started = time.perf_counter()
-    budget = runtime.budget(context, SAFETY_MARGIN_SECONDS)
+    budget = seconds_to_work(context, SAFETY_MARGIN_SECONDS)
     action = event.get("action") if isinstance(event, dict) else None
     operator = event.get("operator", "console") if isinstance(event, dict) else None
     try:

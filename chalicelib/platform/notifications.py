@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chalicelib import telemetry
+from chalicelib.platform import telemetry
 
 if TYPE_CHECKING:
-    from chalicelib.config import Settings
+    from chalicelib.platform.config import Settings
 
 log = logging.getLogger("pfdo.notifications")
 

@@ -14,7 +14,8 @@ ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
 class Settings(BaseSettings):
     """Per-stage settings; in AWS they come from the function's environment (.chalice/config.json)."""
 
-    model_config = SettingsConfigDict(env_prefix="PFDO_", frozen=True)
+    # Built when first read (get_settings), not at import: a cold import pays nothing for it.
+    model_config = SettingsConfigDict(env_prefix="PFDO_", frozen=True, defer_build=True)
 
     stage: Literal["local", "dev", "prod"] = "local"
     table_prefix: str = Field(default="pfdo-local-", pattern=r"^[A-Za-z0-9_.-]{0,64}$")

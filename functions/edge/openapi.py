@@ -1,5 +1,6 @@
-"""The API's OpenAPI 3.1 document, built from the route table (functions/routes.py) and what each view says of
-itself (``@describe``, functions/apidoc.py): paths, parameters, bodies and answers come from the pydantic models the
+"""The API's OpenAPI 3.1 document, built from the route table (functions/edge/routes.py) and what each view says of
+itself
+(``@describe``, functions/edge/apidoc.py): paths, parameters, bodies and answers come from the pydantic models the
 views parse and answer with, refusals from the domain's errors (their codes and statuses). Nothing here is written
 by hand but the words around it.
 
@@ -17,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from chalicelib.domain import errors
-from functions.apidoc import ApiDoc, doc_of
-from functions.routes import Route, routes, view_of
+from functions.edge.apidoc import ApiDoc, doc_of
+from functions.edge.route import Route
+from functions.edge.routes import routes, view_of
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -38,7 +40,7 @@ ERROR_STATUSES = {
     500: "Something went wrong on our side; it is logged.",
     503: "The database is busy: retry after `Retry-After` seconds.",
 }
-# The codes the HTTP edge answers itself (functions/http.py), with no domain error behind them.
+# The codes the HTTP edge answers itself (functions/edge/http.py), with no domain error behind them.
 IDEMPOTENCY_KEY_REQUIRED = ("idempotency_key_required", 400, "Send an Idempotency-Key header.")
 INTERNAL_ERROR = ("internal_error", 500, "Something went wrong; it is logged.")
 # The schema of a success that is not JSON.
@@ -251,7 +253,7 @@ _PROBLEM = {
 
 def _refusal_classes(route: Route, doc: ApiDoc) -> list[type[errors.DomainError]]:
     """The domain errors ``route`` may answer with: the view's and those of the edge that apply to it."""
-    from functions.http import Unavailable  # the edge, loaded with the document only
+    from functions.edge.http import Unavailable  # the edge, loaded with the document only
 
     generic: list[type[errors.DomainError]] = [errors.InvalidRequest, Unavailable]
     if doc.body is not None:

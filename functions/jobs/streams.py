@@ -3,7 +3,7 @@ streams (infra/template.py maps each stream to it); each batch is applied to the
 (services/streams.py). A batch that fails raises: Lambda delivers it again (split in halves after a failure) and,
 after its last retry, sends its description to the on-failure queue.
 
-Its entry point is in functions/jobs.py, which calls ``apply`` on the first event.
+Its entry point is in functions/jobs/handlers.py, which calls ``apply`` on the first event.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 ``{"error": {"code", "message"}}`` and one structured log line per request.
 
 A view is a plain function of a ``Call`` returning a ``Reply``; ``serve`` answers a request of a route
-(``functions/routes.py``) with it.
+(``functions/edge/routes.py``) with it.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from chalice.app import Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 from pynamodb.exceptions import PynamoDBException, TransactGetError, TransactWriteError
 
-from chalicelib import telemetry
-from chalicelib.auth import authenticate
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal
+from chalicelib.platform import telemetry
+from chalicelib.platform.auth import authenticate
 from chalicelib.services.context import Context
 from chalicelib.storage import idempotency
 from functions import runtime
-from functions.routes import Route
+from functions.edge.route import Route
 
 Body = TypeVar("Body", bound=BaseModel)
 JSON_HEADERS = {"Content-Type": "application/json"}

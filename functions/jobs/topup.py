@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import telemetry
+from chalicelib.platform import telemetry
 from chalicelib.services.periods import progress
 from chalicelib.services.rollover import run_due_topup, run_topup
 from chalicelib.storage import periods as period_store
 from functions import runtime
+from functions.jobs.budget import seconds_to_work
 
 # Leave time to write the last checkpoint and report before Lambda stops the function.
 SAFETY_MARGIN_SECONDS = 60.0
@@ -29,7 +30,7 @@ def _report(period_id: str) -> None:
 
 def topup_sweep(event: Any) -> dict[str, Any]:
     ctx = runtime.context()
-    period_id = run_due_topup(ctx, runtime.budget(getattr(event, "context", None), SAFETY_MARGIN_SECONDS))
+    period_id = run_due_topup(ctx, seconds_to_work(getattr(event, "context", None), SAFETY_MARGIN_SECONDS))
     if period_id is not None:
         _report(period_id)
     return {"period_id": period_id}
@@ -38,6 +39,6 @@ def topup_sweep(event: Any) -> dict[str, Any]:
 def topup(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ctx = runtime.context()
     period_id = str(event["period_id"])
-    complete = run_topup(ctx, period_id, runtime.budget(context, SAFETY_MARGIN_SECONDS))
+    complete = run_topup(ctx, period_id, seconds_to_work(context, SAFETY_MARGIN_SECONDS))
     _report(period_id)
     return {"period_id": period_id, "complete": complete}

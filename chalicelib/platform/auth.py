@@ -1,8 +1,8 @@
 """Bearer tokens: who is calling.
 
 In the ``local`` stage tokens are HS256-signed with a local secret (issued by POST /dev/token). Other stages take
-Cognito tokens, verified against the user pool's JWKS (``chalicelib.jwks``); until the pool is configured they accept
-nothing.
+Cognito tokens, verified against the user pool's JWKS (``chalicelib.platform.jwks``); until the pool is configured
+they accept nothing.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any
 
 import jwt
 
-from chalicelib.config import Settings
 from chalicelib.domain import errors
 from chalicelib.domain.actors import WHOLE_REGION, Principal, Role
 from chalicelib.domain.period import MUNICIPALITY
-from chalicelib.jwks import CognitoVerifier
+from chalicelib.platform.config import Settings
+from chalicelib.platform.jwks import CognitoVerifier
 
 LOCAL_TOKEN_SECONDS = 12 * 3600
 

@@ -1,7 +1,7 @@
 """What a view tells the API's documentation: its summary, request and response models, refusals and callers.
 
 ``@describe(...)`` only records these on the view; nothing is built at import time (a cold start pays nothing for
-the documentation). ``functions/openapi.py`` reads them when ``/openapi.json`` is first asked for.
+the documentation). ``functions/edge/openapi.py`` reads them when ``/openapi.json`` is first asked for.
 """
 
 from __future__ import annotations

@@ -1,20 +1,21 @@
 """The daily expiry notice: at 09:00 in Kamchatka (21:00 UTC), guardians are told of money that expires within
-``expiry_notice_days`` (services.notices). Its entry point and schedule are in functions/jobs.py."""
+``expiry_notice_days`` (services.notices). Its entry point and schedule are in functions/jobs/handlers.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import telemetry
+from chalicelib.platform import telemetry
 from chalicelib.services.notices import send_expiry_notices
 from functions import runtime
+from functions.jobs.budget import seconds_to_work
 
 # Leave time to finish the page at hand before Lambda stops the function.
 SAFETY_MARGIN_SECONDS = 60.0
 
 
 def expiry_notices(event: Any) -> dict[str, Any]:
-    budget = runtime.budget(getattr(event, "context", None), SAFETY_MARGIN_SECONDS)
+    budget = seconds_to_work(getattr(event, "context", None), SAFETY_MARGIN_SECONDS)
     run = send_expiry_notices(runtime.context(), time_budget_seconds=budget)
     if run.told:
         telemetry.count("ExpiryNotices", run.told)
