@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from chalicelib.domain.certificate import CertificateStatus, luhn_check_digit, valid_until
+from chalicelib.domain.certificate import CertificateStatus, damm_check_digit, valid_until
 from chalicelib.domain.ledger import EntryKind, credit_key
 from chalicelib.domain.period import Period
 from chalicelib.storage.models import CertificateRecord, LedgerRecord, QuotaRecord
@@ -39,7 +39,7 @@ class Seeded:
 def certificate_number(index: int) -> str:
     """A valid 10-digit number, distinct for each index (a bijection of 0 .. 9*10**8-1, so they look scattered)."""
     body = str(10**8 + (index * 7_919 + 12_345) % (9 * 10**8))
-    return body + str(luhn_check_digit(body))
+    return body + str(damm_check_digit(body))
 
 
 def birth_date(index: int) -> date:

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from chalicelib.domain.actors import WHOLE_REGION, Principal, Role
-from chalicelib.domain.certificate import luhn_check_digit, valid_until
+from chalicelib.domain.certificate import damm_check_digit, valid_until
 from chalicelib.domain.period import AgeNominal, Period
 from chalicelib.services import contracts, periods
 from chalicelib.services.context import Context
@@ -199,7 +199,7 @@ def _fresh_numbers(count: int, rng: random.Random) -> list[str]:
     seen: set[str] = set()
     while len(numbers) < count:
         body = str(rng.randrange(10**8, 10**9))
-        number = body + str(luhn_check_digit(body))
+        number = body + str(damm_check_digit(body))
         if number not in seen:
             seen.add(number)
             numbers.append(number)
