@@ -28,9 +28,9 @@ from chalicelib.storage import ledger as ledger_store
 from chalicelib.storage import money
 from chalicelib.storage import periods as period_store
 from chalicelib.storage.certificates import Certificate
-from chalicelib.storage.transactions import backoff
+from chalicelib.storage.retry import Backoff, retry
 
-FUNDING_ATTEMPTS = 5
+FUNDING_BACKOFF = Backoff(5)
 _NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+)*$")
 
 
@@ -114,40 +114,39 @@ def view(ctx: Context, actor: Principal, certificate_id: str) -> Certificate:
 def fund(ctx: Context, actor: Principal, certificate_id: str) -> Certificate:
     """Makes the certificate funded in the running period if the municipality's quota allows (I7); mid-period it
     gets the nominal pro rata for the months left. Funding a funded certificate again changes nothing."""
-    certificate = _own(actor, certificate_id)
-    for attempt in range(FUNDING_ATTEMPTS):
-        certificate = ensure_current(ctx, certificate)
+    first = _own(actor, certificate_id)
+
+    def attempt(n: int) -> Certificate:
+        """From the certificate as read (again, after a write that met a change)."""
+        certificate = ensure_current(ctx, first if n == 0 else store.get(first.certificate_id))
         if certificate.status is CertificateStatus.FUNDED:
             return certificate
         if certificate.status is not CertificateStatus.ACCOUNTING:
             refuse_money_movement(certificate.status)
         period = _running_period(ctx)
         amount = _entitlement(ctx, certificate, period)
-        try:
-            money.commit_funding(
-                certificate.certificate_id,
-                certificate.version,
-                certificate.municipality,
-                period.period_id,
-                period.starts_on,
-                amount,
-                ctx.now(),
-                actor.sub,
-            )
-            # The write succeeded under the version read: the new state is known without reading it again.
-            return replace(
-                certificate,
-                status=CertificateStatus.FUNDED,
-                period_id=period.period_id,
-                period_starts_on=period.starts_on,
-                balance=Balance(credited=amount, available=amount),
-                open_holds={},
-                version=certificate.version + 1,
-            )
-        except errors.ConcurrentUpdate:
-            backoff(attempt)
-            certificate = store.get(certificate.certificate_id)
-    raise errors.ConcurrentUpdate("the certificate kept changing; retry")
+        money.commit_funding(
+            certificate.certificate_id,
+            certificate.version,
+            certificate.municipality,
+            period.period_id,
+            period.starts_on,
+            amount,
+            ctx.now(),
+            actor.sub,
+        )
+        # The write succeeded under the version read: the new state is known without reading it again.
+        return replace(
+            certificate,
+            status=CertificateStatus.FUNDED,
+            period_id=period.period_id,
+            period_starts_on=period.starts_on,
+            balance=Balance(credited=amount, available=amount),
+            open_holds={},
+            version=certificate.version + 1,
+        )
+
+    return retry(attempt, FUNDING_BACKOFF, on=errors.ConcurrentUpdate, gave_up="the certificate kept changing; retry")
 
 
 def _running_period(ctx: Context) -> Period:

@@ -28,9 +28,9 @@ from chalicelib.storage import contracts as store
 from chalicelib.storage import money
 from chalicelib.storage.certificates import Certificate
 from chalicelib.storage.contracts import Contract
-from chalicelib.storage.transactions import backoff
+from chalicelib.storage.retry import Backoff, retry
 
-END_ATTEMPTS = 5
+END_BACKOFF = Backoff(5)
 
 
 def enrol(ctx: Context, actor: Principal, certificate_id: str, program_id: str, request_key: str) -> Contract:
@@ -156,21 +156,19 @@ def _end(
     expect: tuple[ContractStatus, ...],
     notifier: Notifier | None = None,
 ) -> Contract:
-    for attempt in range(END_ATTEMPTS):
-        if contract.status not in expect:
-            raise errors.InvalidTransition(f"the contract is {contract.status.value}")
-        try:
-            ended = store.commit_end(contract, status, reason, ctx.now(), actor)
-        except errors.ConcurrentUpdate:
-            backoff(attempt)
-            contract = store.get(contract.contract_id)
-            continue
-        if contract.remaining_hold > 0:
-            # After the commit: a failure to tell is logged and counted, never an error of the ending.
-            told = notifier or notifications.for_settings(ctx.settings)
-            notifications.tell(told, [released_notice(contract, status)])
-        return ended
-    raise errors.ConcurrentUpdate("the contract kept changing; retry")
+    def attempt(n: int) -> tuple[Contract, Contract]:
+        """(the contract as read, as ended), from a fresh read after a write that met a change."""
+        current = contract if n == 0 else store.get(contract.contract_id)
+        if current.status not in expect:
+            raise errors.InvalidTransition(f"the contract is {current.status.value}")
+        return current, store.commit_end(current, status, reason, ctx.now(), actor)
+
+    read, ended = retry(attempt, END_BACKOFF, on=errors.ConcurrentUpdate, gave_up="the contract kept changing; retry")
+    if read.remaining_hold > 0:
+        # After the commit: a failure to tell is logged and counted, never an error of the ending.
+        told = notifier or notifications.for_settings(ctx.settings)
+        notifications.tell(told, [released_notice(read, status)])
+    return ended
 
 
 def released_notice(contract: Contract, status: ContractStatus) -> Notice:

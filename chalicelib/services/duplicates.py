@@ -29,9 +29,9 @@ from chalicelib.storage import certificates as certificate_store
 from chalicelib.storage import duplicates as store
 from chalicelib.storage import money
 from chalicelib.storage.certificates import Certificate
-from chalicelib.storage.transactions import backoff
+from chalicelib.storage.retry import Backoff, retry
 
-MERGE_ATTEMPTS = 5
+MERGE_BACKOFF = Backoff(5)
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,8 @@ def merge(ctx: Context, actor: Principal, duplicate_id: str, survivor_id: str) -
     actor.require(Role.OPERATOR)
     require_certificate_number(duplicate_id)
     require_certificate_number(survivor_id)
-    for attempt in range(MERGE_ATTEMPTS):
+
+    def attempt(_n: int) -> Merge:
         duplicate = certificate_store.get(duplicate_id)
         survivor = certificate_store.get(survivor_id)
         check_merge_allowed(actor, duplicate.municipality, survivor.municipality)
@@ -75,13 +76,10 @@ def merge(ctx: Context, actor: Principal, duplicate_id: str, survivor_id: str) -
             child_identity(region, duplicate.full_name, duplicate.birth_date),
             child_identity(region, survivor.full_name, survivor.birth_date),
         ]
-        try:
-            store.commit_merge(plan, identities, survivor.municipality, ctx.now(), actor.sub)
-        except errors.ConcurrentUpdate:
-            backoff(attempt)
-            continue
+        store.commit_merge(plan, identities, survivor.municipality, ctx.now(), actor.sub)
         return Merge(certificate_store.get(duplicate_id), certificate_store.get(survivor_id), plan.amount)
-    raise errors.ConcurrentUpdate("the certificates kept changing; retry")
+
+    return retry(attempt, MERGE_BACKOFF, on=errors.ConcurrentUpdate, gave_up="the certificates kept changing; retry")
 
 
 @dataclass(frozen=True)

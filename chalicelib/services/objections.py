@@ -30,9 +30,9 @@ from chalicelib.storage import contracts as contract_store
 from chalicelib.storage import money
 from chalicelib.storage import objections as store
 from chalicelib.storage.objections import Objection
-from chalicelib.storage.transactions import backoff
+from chalicelib.storage.retry import Backoff, retry
 
-DECIDE_ATTEMPTS = 5
+DECIDE_BACKOFF = Backoff(5)
 
 
 def object_to_charge(ctx: Context, actor: Principal, contract_id: str, month_text: str, reason: str) -> Objection:
@@ -99,14 +99,12 @@ def decide(
 
 
 def _uphold(ctx: Context, actor: Principal, objection: Objection, reason: str) -> Objection:
-    for attempt in range(DECIDE_ATTEMPTS):
+    def attempt(_n: int) -> Objection:
         certificate = ensure_current(ctx, certificate_store.get(objection.certificate_id))
         plan = plan_reversal(certificate.status, certificate.period_id, objection.period_id)
-        try:
-            return store.commit_upholding(objection, plan, ctx.now(), actor.sub, reason)
-        except errors.ConcurrentUpdate:
-            backoff(attempt)
-    raise errors.ConcurrentUpdate("the certificate kept changing; retry")
+        return store.commit_upholding(objection, plan, ctx.now(), actor.sub, reason)
+
+    return retry(attempt, DECIDE_BACKOFF, on=errors.ConcurrentUpdate, gave_up="the certificate kept changing; retry")
 
 
 def decided_notice(objection: Objection) -> Notice:

@@ -32,9 +32,9 @@ from chalicelib.storage import programs as store
 from chalicelib.storage import providers as provider_store
 from chalicelib.storage.money import utc_stamp
 from chalicelib.storage.programs import Edit, Program
-from chalicelib.storage.transactions import backoff
+from chalicelib.storage.retry import Backoff, retry
 
-EDIT_ATTEMPTS = 3
+EDIT_BACKOFF = Backoff(3)
 
 
 # --- who sees what ---------------------------------------------------------------------------------------------------
@@ -112,12 +112,11 @@ def change(ctx: Context, actor: Principal, program_id: str, changes: ProgramChan
     otherwise the program is read first and the write is conditioned on what the derived values were made from."""
     actor.require(Role.PROVIDER)
     valid = changes.validated()
-    for attempt in range(EDIT_ATTEMPTS):
-        try:
-            return store.edit(program_id, str(actor.provider_id), _edit(actor, program_id, valid), utc_stamp(ctx.now()))
-        except errors.ConcurrentUpdate:
-            backoff(attempt)
-    raise errors.ConcurrentUpdate("the program kept changing; retry")
+
+    def attempt(_n: int) -> Program:
+        return store.edit(program_id, str(actor.provider_id), _edit(actor, program_id, valid), utc_stamp(ctx.now()))
+
+    return retry(attempt, EDIT_BACKOFF, on=errors.ConcurrentUpdate, gave_up="the program kept changing; retry")
 
 
 def _edit(actor: Principal, program_id: str, changes: ProgramChanges) -> Edit:

@@ -29,9 +29,9 @@ from chalicelib.storage import providers as store
 from chalicelib.storage.documents import DocumentStore, PresignedPost, StoredObject
 from chalicelib.storage.money import utc_stamp
 from chalicelib.storage.providers import Document, Provider
-from chalicelib.storage.transactions import backoff
+from chalicelib.storage.retry import Backoff, retry
 
-DECISION_ATTEMPTS = 3
+DECISION_BACKOFF = Backoff(3)
 DOWNLOAD_SECONDS = 300
 
 
@@ -122,14 +122,13 @@ def decide_on(ctx: Context, actor: Principal, provider_id: str, decision: Decisi
     The write is conditioned on the status the decision was made from: of two operators deciding at once only one
     applies; the other reads again and is told the decision no longer fits (``InvalidTransition``).
     """
-    for attempt in range(DECISION_ATTEMPTS):
+
+    def attempt(_n: int) -> Provider:
         provider = _decidable(actor, provider_id)
         target, recorded_reason = decide(provider.status, decision, reason)
-        try:
-            return store.move(provider, target, recorded_reason, utc_stamp(ctx.now()), actor.sub)
-        except errors.ConcurrentUpdate:
-            backoff(attempt)
-    raise errors.ConcurrentUpdate("the provider kept changing; retry")
+        return store.move(provider, target, recorded_reason, utc_stamp(ctx.now()), actor.sub)
+
+    return retry(attempt, DECISION_BACKOFF, on=errors.ConcurrentUpdate, gave_up="the provider kept changing; retry")
 
 
 # --- documents -------------------------------------------------------------------------------------------------------

@@ -26,9 +26,10 @@ from chalicelib.services.context import Context
 from chalicelib.storage import certificates as certificate_store
 from chalicelib.storage import money
 from chalicelib.storage import periods as period_store
-from chalicelib.storage.transactions import MAX_ITEMS, backoff
+from chalicelib.storage.retry import Backoff, retry
+from chalicelib.storage.transactions import MAX_ITEMS
 
-ROLLOVER_ATTEMPTS = 10
+ROLLOVER_BACKOFF = Backoff(10)
 log = logging.getLogger("pfdo.topup")
 
 
@@ -36,20 +37,24 @@ def rollover_certificate(
     ctx: Context, certificate_id: str, period: Period, counter: money.ProgressCounter
 ) -> RolloverOutcome | None:
     """Rolls one certificate into ``period`` from a fresh read; None if it was already there (or is not funded)."""
-    for attempt in range(ROLLOVER_ATTEMPTS):
+
+    def attempt(_n: int) -> RolloverOutcome | None:
         plan = plan_rollover(certificate_store.get(certificate_id).snapshot, period)
         if plan is None:
             return None
         try:
-            try:
-                money.commit_rollovers([plan], ctx.now(), counter, SYSTEM.sub)
-            except errors.QuotaExhausted:
-                plan = plan.over_quota()
-                money.commit_rollovers([plan], ctx.now(), counter, SYSTEM.sub)
-            return plan.outcome
-        except money.RolloverConflict:
-            backoff(attempt)
-    raise errors.ConcurrentUpdate("the certificate kept changing during its rollover; retry")
+            money.commit_rollovers([plan], ctx.now(), counter, SYSTEM.sub)
+        except errors.QuotaExhausted:
+            plan = plan.over_quota()
+            money.commit_rollovers([plan], ctx.now(), counter, SYSTEM.sub)
+        return plan.outcome
+
+    return retry(
+        attempt,
+        ROLLOVER_BACKOFF,
+        on=money.RolloverConflict,
+        gave_up="the certificate kept changing during its rollover; retry",
+    )
 
 
 def pack(plans: list[RolloverPlan], max_items: int = MAX_ITEMS) -> Iterator[list[RolloverPlan]]:

@@ -43,10 +43,14 @@ from chalicelib.domain.reports import (
 )
 from chalicelib.storage.models import TABLES, QuotaRecord, table_name
 from chalicelib.storage.money import utc_stamp
-from chalicelib.storage.transactions import backoff, transaction_connection
+from chalicelib.storage.retry import Backoff, retry
+from chalicelib.storage.transactions import TransactionThrottled, transaction_connection
 
 MARKER_DAYS = 7
-CONFLICT_ATTEMPTS = 8
+# A transaction of counters cancelled for a busy item is sent again, up to 8 times in all.
+AGGREGATES_BACKOFF = Backoff(8)
+# Keys a batch read left unprocessed (DynamoDB's throughput) are asked for again, up to 10 times in all.
+UNPROCESSED_BACKOFF = Backoff(10)
 BATCH_GET_KEYS = 100
 # Dimensions never change once written (a certificate's municipality, a contract's program and provider, a program's
 # direction), so a warm consumer keeps them; bounded so a long-lived process does not grow without end.
@@ -54,6 +58,14 @@ CACHE_LIMIT = 200_000
 _STREAM_ARN = re.compile(r":table/(?P<table>[^/]+)/stream/(?P<label>[^/]+)$")
 
 Json = dict[str, Any]
+
+
+class _Busy(errors.ConcurrentUpdate):
+    """A transaction of the aggregates was cancelled for a busy item: nothing was written; send it again."""
+
+
+class _Unprocessed(TransactionThrottled):
+    """The database is busy: a batch read kept leaving keys unprocessed."""
 
 
 def _client() -> Any:
@@ -337,14 +349,16 @@ def batch_get(
             request["ProjectionExpression"] = ", ".join(names)
             request["ExpressionAttributeNames"] = names
         pending: Json = {table: request}
-        attempt = 0
-        while pending:
+
+        def read(_attempt: int) -> None:
+            nonlocal pending
             answer = _client().batch_get_item(RequestItems=pending)
             items.extend(answer.get("Responses", {}).get(table, []))
             pending = answer.get("UnprocessedKeys") or {}
             if pending:
-                backoff(attempt)
-                attempt += 1
+                raise _Unprocessed(f"{table}: DynamoDB kept keys unprocessed; the batch comes again")
+
+        retry(read, UNPROCESSED_BACKOFF, on=_Unprocessed)
     return items
 
 
@@ -368,7 +382,8 @@ def commit_group(group: Group) -> Refused | None:
     stream keeps records and when the figures last moved, whatever day the service believes it is.
     """
     items, roles = _items(group, datetime.now(UTC))
-    for attempt in range(CONFLICT_ATTEMPTS):
+
+    def send(_attempt: int) -> Refused | None:
         try:
             _client().transact_write_items(TransactItems=items, ClientRequestToken=str(uuid.uuid4()))
             return None
@@ -382,8 +397,9 @@ def commit_group(group: Group) -> Refused | None:
             return Refused(markers, any(role[0] == "guard" for role in failed))
         if not any(code in ("TransactionConflict", "ThrottlingError") for code in reasons):
             raise errors.ConcurrentUpdate(f"aggregates transaction cancelled: {reasons}")
-        backoff(attempt)
-    raise errors.ConcurrentUpdate("the aggregates kept conflicting with other transactions")
+        raise _Busy("the aggregates kept conflicting with other transactions")
+
+    return retry(send, AGGREGATES_BACKOFF, on=_Busy)
 
 
 def _items(group: Group, now: datetime) -> tuple[list[Json], list[tuple[str, str]]]:
@@ -542,16 +558,17 @@ def put_population(
         }
         for municipality in sorted(populations)
     ]
-    for attempt in range(CONFLICT_ATTEMPTS):
+
+    def send(_attempt: int) -> None:
         try:
             _client().transact_write_items(TransactItems=items, ClientRequestToken=str(uuid.uuid4()))
-            return
         except ClientError as failure:
             reasons = [r.get("Code") for r in failure.response.get("CancellationReasons", [])]
             if "TransactionConflict" not in reasons:
                 raise
-        backoff(attempt)
-    raise errors.ConcurrentUpdate("the population kept conflicting with other writes; retry")
+            raise _Busy("the population kept conflicting with other writes; retry") from failure
+
+    retry(send, AGGREGATES_BACKOFF, on=_Busy)
 
 
 # --- the local poller's checkpoints (devtools/streams.py) ------------------------------------------------------------

@@ -13,9 +13,11 @@ from chalicelib.domain import errors
 from chalicelib.domain.certificate import Balance, CertificateStatus, new_certificate_number, valid_until
 from chalicelib.domain.rollover import CertificateSnapshot
 from chalicelib.storage.models import CertificateRecord, IdentityRecord
+from chalicelib.storage.retry import Backoff, retry
 from chalicelib.storage.transactions import Transaction, fail_with, image_string
 
-ISSUE_ATTEMPTS = 5
+# A drawn number that is taken, or an identity found held by a closed certificate, is tried again at once.
+ISSUE_BACKOFF = Backoff(5, base=0.0)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,10 @@ class _NumberTaken(errors.ConcurrentUpdate):
     """The random certificate number is taken: draw another."""
 
 
+class _IdentityFreed(errors.ConcurrentUpdate):
+    """The child's identity names a closed certificate: take it over."""
+
+
 class IdentityHeld(errors.DomainError):
     """The child's identity item names another certificate."""
 
@@ -124,7 +130,9 @@ def issue(
     identity of a closed one is taken over.
     """
     closed: tuple[str, ...] = ()
-    for _ in range(ISSUE_ATTEMPTS):
+
+    def attempt(_n: int) -> Certificate:
+        nonlocal closed
         record = CertificateRecord(
             certificate_id=new_certificate_number(),
             status=CertificateStatus.ACCOUNTING.value,
@@ -142,15 +150,19 @@ def issue(
         claim_identity(tx, identity, record.certificate_id, municipality, issued_at, closed)
         try:
             tx.commit()
-        except _NumberTaken:
-            continue
         except IdentityHeld as held:
             if held.certificate_id in closed or not _is_closed(held.certificate_id):
                 raise errors.DuplicateChild(held.municipality) from None
             closed = (held.certificate_id,)  # a closed certificate frees the identity: take it over
-            continue
+            raise _IdentityFreed() from None
         return _from_record(record)
-    raise errors.ConcurrentUpdate("could not allocate a certificate number; retry")
+
+    return retry(
+        attempt,
+        ISSUE_BACKOFF,
+        on=(_NumberTaken, _IdentityFreed),
+        gave_up="could not allocate a certificate number; retry",
+    )
 
 
 def _is_closed(certificate_id: str) -> bool:

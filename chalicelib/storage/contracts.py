@@ -24,10 +24,11 @@ from chalicelib.storage import money
 from chalicelib.storage.idempotency import Answered
 from chalicelib.storage.models import ContractRecord, ProgramRecord, SeatRecord
 from chalicelib.storage.providers import add_approved_check
+from chalicelib.storage.retry import Backoff, retry
 from chalicelib.storage.transactions import (
+    CONFLICT_ATTEMPTS,
     OnFailure,
     Transaction,
-    backoff,
     fail_with,
     image_number,
     image_string,
@@ -35,7 +36,8 @@ from chalicelib.storage.transactions import (
 )
 
 K = ContractRecord
-READ_ATTEMPTS = 6  # like Transaction.commit's CONFLICT_ATTEMPTS
+# A consistent read cancelled by concurrent writes is made again, as often as a transaction is sent again.
+READ_BACKOFF = Backoff(CONFLICT_ATTEMPTS)
 P = ProgramRecord
 
 
@@ -172,20 +174,22 @@ def read_enrolment(
     from chalicelib.storage.certificates import _from_record
     from chalicelib.storage.models import CertificateRecord
 
-    for attempt in range(READ_ATTEMPTS):
+    def read(_attempt: int) -> tuple[Any, Any, Any]:
         try:
             with TransactGet(connection=transaction_connection()) as read:
-                certificate = read.get(CertificateRecord, certificate_id)
-                program = read.get(ProgramRecord, program_id, "program")
-                existing = read.get(ContractRecord, contract_id)
-            break
+                found = (
+                    read.get(CertificateRecord, certificate_id),
+                    read.get(ProgramRecord, program_id, "program"),
+                    read.get(ContractRecord, contract_id),
+                )
         except TransactGetError as failure:
             # AWS cancels a transactional read that meets a concurrent write of one of its items: read again.
             if not any(r is not None and r.code == "TransactionConflict" for r in failure.cancellation_reasons):
                 raise
-            if attempt == READ_ATTEMPTS - 1:
-                raise errors.ConcurrentUpdate("the certificate or the program kept changing; retry") from failure
-            backoff(attempt)
+            raise _ReadConflict("the certificate or the program kept changing; retry") from failure
+        return found
+
+    certificate, program, existing = retry(read, READ_BACKOFF, on=_ReadConflict)
     try:
         found_certificate = _from_record(certificate.get())
     except CertificateRecord.DoesNotExist:
@@ -198,6 +202,10 @@ def read_enrolment(
         return found_certificate, found_program, _contract(existing.get())
     except ContractRecord.DoesNotExist:
         return found_certificate, found_program, None
+
+
+class _ReadConflict(errors.ConcurrentUpdate):
+    """The enrolment's consistent read met a concurrent write of one of its items."""
 
 
 class ContractExists(errors.DomainError):

@@ -6,7 +6,7 @@ reaches DynamoDB Local, and everything above it (botocore's own retries, PynamoD
 (HTTP 400 ``ThrottlingException`` / ``ProvisionedThroughputExceededException``, or ``TransactionCanceledException``
 whose reasons are ``TransactionConflict``, ``ThrottlingError`` or ``ProvisionedThroughputExceeded``). DynamoDB Local
 never throttles and serialises transactions, so no race could show these. Backoff sleeps are recorded instead of
-slept: who slept (botocore's retry handler or the product's transaction retry), how long.
+slept: who slept (botocore's retry handler or the product's retry helper), how long.
 
 A crash is an exception raised once the commit's answer is back (``after-call``): the write is in the table, the
 caller gets a 500, as when the Lambda dies before it answers. A time-out is the top-up's own time budget running
@@ -176,7 +176,8 @@ class Sleeps:
     real: Callable[[float], None]
     by: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
-    BACKOFF = ("botocore.endpoint", "chalicelib.storage.transactions")
+    # botocore's retry handler, and the product's one retry helper (chalicelib/storage/retry.py).
+    BACKOFF = ("botocore.endpoint", "chalicelib.storage.retry")
 
     def __call__(self, seconds: float) -> None:
         module = sys._getframe(1).f_globals.get("__name__", "")
@@ -190,7 +191,8 @@ class Sleeps:
 
     @property
     def transactions(self) -> list[float]:
-        return self.by["chalicelib.storage.transactions"]
+        """The product's retry sleeps: in these tests only a transaction's, sent again after a busy item."""
+        return self.by["chalicelib.storage.retry"]
 
 
 @pytest.fixture
