@@ -24,10 +24,11 @@ from __future__ import annotations
 import enum
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from chalicelib.domain import errors
+from chalicelib.domain.ids import CertificateId, PeriodId
 
 MIN_AGE = 5
 MAX_AGE = 18  # exclusive: the certificate ends on the 18th birthday
@@ -86,10 +87,10 @@ def luhn_check_digit(digits: str) -> int:
     return (10 - total % 10) % 10
 
 
-def new_certificate_number() -> str:
+def new_certificate_number() -> CertificateId:
     """A fresh random number with a Damm check digit; uniqueness is enforced by the store (attribute_not_exists)."""
     body = f"{secrets.randbelow(9 * 10**8) + 10**8}"  # never starts with 0: safe in spreadsheets
-    return body + str(damm_check_digit(body))
+    return CertificateId(body + str(damm_check_digit(body)))
 
 
 def has_check_digit(number: str) -> bool:
@@ -107,10 +108,10 @@ def is_certificate_number(number: str) -> bool:
     return has_check_digit(number) or has_legacy_check_digit(number)
 
 
-def require_certificate_number(number: str) -> str:
+def require_certificate_number(number: str) -> CertificateId:
     if not is_certificate_number(number):
         raise errors.InvalidRequest("certificate number must be 10 digits with a valid check digit")
-    return number
+    return CertificateId(number)
 
 
 def birthday_in_year(birth_date: date, year: int) -> date:
@@ -171,3 +172,50 @@ def refuse_money_movement(status: CertificateStatus) -> None:
         raise errors.CertificateClosed()
     if status is CertificateStatus.ACCOUNTING:
         raise errors.NotFunded()
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A child's certificate: the child it is issued to, its status, and its money in its current period.
+
+    ``balance`` is a cache of the ledger (I3) for ``period_id``; ``open_holds`` is what each open contract still
+    holds of it; ``version`` is bumped by every change of money or status (the optimistic check of plans made from a
+    read). While frozen, ``frozen_from`` is the status to return to. Closed as a duplicate, ``merged_into`` names the
+    certificate its money and identity went to. ``expiry_notice_period`` marks the period whose coming expiry the
+    guardian was told of.
+    """
+
+    certificate_id: CertificateId
+    status: CertificateStatus
+    guardian_sub: str
+    municipality: str
+    full_name: str
+    birth_date: date
+    valid_until: date
+    issued_at: str
+    period_id: PeriodId | None = None
+    period_starts_on: date | None = None
+    balance: Balance = field(default_factory=Balance)
+    open_holds: dict[str, int] = field(default_factory=dict)
+    version: int = 0
+    frozen_from: CertificateStatus | None = None
+    frozen_reason: str | None = None
+    merged_into: CertificateId | None = None
+    closed_at: str | None = None
+    expiry_notice_period: PeriodId | None = None
+
+
+def issue_certificate(
+    number: CertificateId, guardian_sub: str, municipality: str, full_name: str, birth_date: date, issued_at: str
+) -> Certificate:
+    """A new accounting certificate: it carries no money until funded, and ends on the 18th birthday."""
+    return Certificate(
+        certificate_id=number,
+        status=CertificateStatus.ACCOUNTING,
+        guardian_sub=guardian_sub,
+        municipality=municipality,
+        full_name=full_name,
+        birth_date=birth_date,
+        valid_until=valid_until(birth_date),
+        issued_at=issued_at,
+    )

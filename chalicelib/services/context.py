@@ -11,6 +11,7 @@ from chalicelib.domain.period import Period, current_period, local_today
 from chalicelib.platform.clock import Clock
 from chalicelib.platform.config import Settings
 from chalicelib.storage import periods as period_store
+from chalicelib.storage.models import bind_tables
 
 
 @dataclass
@@ -48,6 +49,12 @@ class Context:
     @classmethod
     def create(cls, settings: Settings, clock: Clock) -> Context:
         return cls(settings, clock, PeriodCalendar(settings.region_code, settings.period_cache_seconds))
+
+    @classmethod
+    def for_stage(cls, settings: Settings, clock: Clock) -> Context:
+        """A function's context: the tables bound to the stage's names first (``{table_prefix}{table}``)."""
+        bind_tables(settings.table_prefix)
+        return cls.create(settings, clock)
 
     def now(self) -> datetime:
         return self.clock.now()

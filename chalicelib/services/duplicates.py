@@ -21,14 +21,15 @@ from dataclasses import dataclass
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
-from chalicelib.domain.certificate import CertificateStatus, require_certificate_number
+from chalicelib.domain.certificate import Certificate, CertificateStatus, require_certificate_number
 from chalicelib.domain.duplicates import check_merge_allowed, check_same_child, child_identity, plan_merge
+from chalicelib.domain.ids import CertificateId
+from chalicelib.domain.ledger import utc_stamp
 from chalicelib.services.certificates import ensure_current
 from chalicelib.services.context import Context
 from chalicelib.storage import certificates as certificate_store
+from chalicelib.storage import contracts as contract_store
 from chalicelib.storage import duplicates as store
-from chalicelib.storage import money
-from chalicelib.storage.certificates import Certificate
 from chalicelib.storage.retry import Backoff, retry
 
 MERGE_BACKOFF = Backoff(5)
@@ -58,19 +59,9 @@ def merge(ctx: Context, actor: Principal, duplicate_id: str, survivor_id: str) -
             return Merge(duplicate, survivor, 0)  # a repeated request: already done
         check_same_child(duplicate.birth_date, survivor.birth_date)
         duplicate, survivor = ensure_current(ctx, duplicate), ensure_current(ctx, survivor)
-        if store.open_contracts(duplicate_id):
+        if contract_store.open_of_certificate(duplicate_id):
             raise errors.MergeRefused("the duplicate has open contracts: cancel them (or let them end) first")
-        plan = plan_merge(
-            duplicate_id,
-            duplicate.version,
-            duplicate.status,
-            duplicate.municipality,
-            duplicate.period_id,
-            duplicate.balance,
-            survivor_id,
-            survivor.status,
-            survivor.period_id,
-        )
+        plan = plan_merge(duplicate, survivor)
         region = ctx.settings.region_code
         identities = [
             child_identity(region, duplicate.full_name, duplicate.birth_date),
@@ -88,15 +79,15 @@ class Backfill:
     (duplicates to merge), as (certificate, holder) pairs."""
 
     claimed: int
-    duplicates: list[tuple[str, str]]
+    duplicates: list[tuple[CertificateId, str]]
 
 
 def backfill_identities(ctx: Context) -> Backfill:
     """Gives every living certificate issued before identities existed its identity item (safe to run again: a
     certificate that holds its identity already counts as claimed). A job, for the operators' console."""
     claimed, duplicates = 0, []
-    stamp = money.utc_stamp(ctx.now())
-    for certificate in store.living_certificates():
+    stamp = utc_stamp(ctx.now())
+    for certificate in certificate_store.living():
         identity = child_identity(ctx.settings.region_code, certificate.full_name, certificate.birth_date)
         holder = certificate_store.backfill_identity(identity, certificate, stamp)
         if holder is None:

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain import errors
-from chalicelib.domain.reports import Contribution, Group, cluster, contribution, plan
+from chalicelib.domain.counting import ActiveContracts, Contribution, contribution
 from chalicelib.services.context import Context
 from chalicelib.storage import aggregates as store
+from chalicelib.storage.counters import Group, cluster, plan
 from chalicelib.storage.retry import Backoff
 from chalicelib.storage.transactions import MAX_ITEMS
 
@@ -97,6 +98,6 @@ def consume(
     return outcome
 
 
-def _counts(pending: list[Contribution]) -> dict[Any, int]:
+def _counts(pending: list[Contribution]) -> dict[ActiveContracts, int]:
     wanted = [c.active.counter for c in pending if c.active is not None]
     return store.active_counts(wanted) if wanted else {}

@@ -85,19 +85,6 @@ class _Op:
     rank: int = 5
 
 
-def image_number(image: dict[str, Any] | None, name: str) -> int | None:
-    """A number attribute from a DynamoDB JSON image."""
-    if not image or name not in image:
-        return None
-    return int(image[name]["N"])
-
-
-def image_string(image: dict[str, Any] | None, name: str) -> str | None:
-    if not image or name not in image:
-        return None
-    return str(image[name]["S"])
-
-
 def fail_with(error: Exception) -> OnFailure:
     return lambda _image: error
 
@@ -196,7 +183,5 @@ __all__ = [
     "TransactionConflict",
     "TransactionThrottled",
     "fail_with",
-    "image_number",
-    "image_string",
     "transaction_connection",
 ]

@@ -28,13 +28,12 @@ from pynamodb.transactions import TransactGet
 
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.certificate import CertificateStatus, damm_check_digit
-from chalicelib.domain.contract import OPEN, ContractStatus, new_contract_id
-from chalicelib.domain.ledger import EntryKind, credit_key
+from chalicelib.domain.contract import OPEN, Contract, ContractStatus, new_contract_id
+from chalicelib.domain.ledger import EntryKind, credit_key, utc_stamp
 from chalicelib.domain.period import Period
 from chalicelib.services import certificates, contracts
 from chalicelib.services.context import Context
 from chalicelib.storage import contracts as contract_store
-from chalicelib.storage.contracts import Contract
 from chalicelib.storage.models import (
     CertificateRecord,
     ContractRecord,
@@ -44,7 +43,6 @@ from chalicelib.storage.models import (
     QuotaRecord,
     SeatRecord,
 )
-from chalicelib.storage.money import utc_stamp
 from chalicelib.storage.transactions import transaction_connection
 from tests.concurrency.audit import CertificateAudit, audit_all
 from tests.concurrency.harness import UNEXPECTED, Outcome, Reporter

@@ -44,7 +44,7 @@ from chalicelib.services import certificates, contracts
 from chalicelib.services.context import Context
 from chalicelib.services.periods import progress
 from chalicelib.services.rollover import run_topup
-from chalicelib.storage import money
+from chalicelib.storage import movements
 from chalicelib.storage import periods as period_store
 from chalicelib.storage.models import ALL_MODELS, ContractRecord, LedgerRecord, ProgramRecord
 from chalicelib.storage.transactions import CONFLICT_ATTEMPTS, transaction_connection
@@ -519,7 +519,7 @@ def test_a_topup_cut_off_mid_page_then_stopped_by_its_time_budget_resumes_each_t
     region: tuple[Context, list[str], dict[str, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ctx, ids, held = region
-    commit = money.commit_rollovers
+    commit = movements.commit_rollovers
     committed: list[int] = []
     one_at_a_time = threading.Lock()
 
@@ -531,10 +531,10 @@ def test_a_topup_cut_off_mid_page_then_stopped_by_its_time_budget_resumes_each_t
             committed.append(len(plans))
         raise TimedOut()  # the money of this page is in; its checkpoint is not
 
-    monkeypatch.setattr(money, "commit_rollovers", commit_then_time_out)
+    monkeypatch.setattr(movements, "commit_rollovers", commit_then_time_out)
     with pytest.raises(TimedOut):
         run_topup(ctx, PERIOD_B, time_budget_seconds=600.0)
-    monkeypatch.setattr(money, "commit_rollovers", commit)
+    monkeypatch.setattr(movements, "commit_rollovers", commit)
     rolled = [rolled_into_b()]
     assert rolled == committed and 0 < rolled[0] < FUNDED
     assert_progress_is_exact()

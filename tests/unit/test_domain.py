@@ -9,6 +9,7 @@ import pytest
 from chalicelib.domain import errors
 from chalicelib.domain.certificate import (
     Balance,
+    Certificate,
     CertificateStatus,
     age_on,
     check_registrable,
@@ -19,7 +20,7 @@ from chalicelib.domain.certificate import (
 from chalicelib.domain.ledger import EntryKind, LedgerEntry, replay
 from chalicelib.domain.money import kopecks, prorate
 from chalicelib.domain.period import AgeNominal, Month, Period, current_period, local_today
-from chalicelib.domain.rollover import CertificateSnapshot, RolloverOutcome, plan_rollover
+from chalicelib.domain.rollover import RolloverOutcome, plan_rollover
 
 KAMCHATKA = "Asia/Kamchatka"
 
@@ -206,12 +207,17 @@ def test_replay_keeps_periods_apart() -> None:
 # --- rollover plan -----------------------------------------------------------------------------------------------
 
 
-def snapshot(**overrides: object) -> CertificateSnapshot:
+def snapshot(**overrides: object) -> Certificate:
+    """A certificate as read (what a rollover is planned from)."""
     values: dict[str, object] = {
         "certificate_id": "1000000009",
         "status": CertificateStatus.FUNDED,
+        "guardian_sub": "parent-1",
         "municipality": "elizovo",
+        "full_name": "Мария Иванова",
         "birth_date": date(2015, 6, 1),
+        "valid_until": date(2033, 6, 1),
+        "issued_at": "2026-12-01T00:00:00.000000Z",
         "period_id": "2027",
         "period_starts_on": date(2027, 1, 1),
         "balance": Balance(credited=1000, available=300, held=500, spent=200),
@@ -219,7 +225,7 @@ def snapshot(**overrides: object) -> CertificateSnapshot:
         "version": 7,
     }
     values.update(overrides)
-    return CertificateSnapshot(**values)  # type: ignore[arg-type]
+    return Certificate(**values)  # type: ignore[arg-type]
 
 
 def test_a_rollover_releases_holds_then_expires_the_rest_then_credits_the_nominal() -> None:
