@@ -84,7 +84,9 @@ def enrol(ctx: Context, actor: Principal, certificate_id: str, program_id: str, 
         respond_by=utc_stamp(now + timedelta(days=ctx.settings.contract_response_days)),
     )
     try:
-        store.commit_enrolment(contract, certificate.status, price > 0, now, actor.sub)
+        store.commit_enrolment(
+            contract, certificate_status=certificate.status, paid=price > 0, now=now, actor=actor.sub
+        )
     except store.ContractExists:
         return store.get(contract_id)
     return contract
@@ -111,7 +113,7 @@ def accept(ctx: Context, actor: Principal, contract_id: str) -> Contract:
     contract = _own_contract_as_provider(actor, contract_id)
     if contract.status is ContractStatus.ACTIVE:
         return contract
-    return store.commit_accept(contract, ctx.now(), actor.sub)
+    return store.commit_accept(contract, now=ctx.now(), actor=actor.sub)
 
 
 def decline(
@@ -156,7 +158,7 @@ def _end(
         current = contract if n == 0 else store.get(contract.contract_id)
         if current.status not in expect:
             raise errors.InvalidTransition(f"the contract is {current.status.value}")
-        return current, store.commit_end(current, status, reason, ctx.now(), actor)
+        return current, store.commit_end(current, status, reason=reason, now=ctx.now(), actor=actor)
 
     read, ended = retry(attempt, END_BACKOFF, on=errors.ConcurrentUpdate, gave_up="the contract kept changing; retry")
     if read.remaining_hold > 0:

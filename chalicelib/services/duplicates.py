@@ -67,7 +67,9 @@ def merge(ctx: Context, actor: Principal, duplicate_id: str, survivor_id: str) -
             child_identity(region, duplicate.full_name, duplicate.birth_date),
             child_identity(region, survivor.full_name, survivor.birth_date),
         ]
-        store.commit_merge(plan, identities, survivor.municipality, ctx.now(), actor.sub)
+        store.commit_merge(
+            plan, identities=identities, survivor_municipality=survivor.municipality, now=ctx.now(), actor=actor.sub
+        )
         return Merge(certificate_store.get(duplicate_id), certificate_store.get(survivor_id), plan.amount)
 
     return retry(attempt, MERGE_BACKOFF, on=errors.ConcurrentUpdate, gave_up="the certificates kept changing; retry")

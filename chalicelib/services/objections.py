@@ -92,7 +92,7 @@ def decide(
     if objection.status is not ObjectionStatus.OPEN:
         raise errors.ObjectionDecided(f"the objection was already {objection.status.value}")
     if decision is ObjectionDecision.REJECT:
-        decided = store.commit_rejection(objection, ctx.now(), actor.sub, text)
+        decided = store.commit_rejection(objection, now=ctx.now(), by=actor.sub, reason=text)
     else:
         decided = _uphold(ctx, actor, objection, text)
     notifications.tell(notifier or notifications.for_settings(ctx.settings), [decided_notice(decided)])
@@ -103,7 +103,7 @@ def _uphold(ctx: Context, actor: Principal, objection: Objection, reason: str) -
     def attempt(_n: int) -> Objection:
         certificate = ensure_current(ctx, certificate_store.get(objection.certificate_id))
         plan = plan_reversal(certificate.status, certificate.period_id, objection.period_id)
-        return store.commit_upholding(objection, plan, ctx.now(), actor.sub, reason)
+        return store.commit_upholding(objection, plan, now=ctx.now(), by=actor.sub, reason=reason)
 
     return retry(attempt, DECIDE_BACKOFF, on=errors.ConcurrentUpdate, gave_up="the certificate kept changing; retry")
 

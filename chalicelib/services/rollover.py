@@ -44,10 +44,10 @@ def rollover_certificate(
         if plan is None:
             return None
         try:
-            movements.commit_rollovers([plan], ctx.now(), counter, SYSTEM.sub)
+            movements.commit_rollovers([plan], now=ctx.now(), progress=counter, actor=SYSTEM.sub)
         except errors.QuotaExhausted:
             plan = plan.over_quota()
-            movements.commit_rollovers([plan], ctx.now(), counter, SYSTEM.sub)
+            movements.commit_rollovers([plan], now=ctx.now(), progress=counter, actor=SYSTEM.sub)
         return plan.outcome
 
     return retry(
@@ -83,7 +83,7 @@ def pack(plans: list[RolloverPlan], max_items: int = MAX_ITEMS) -> Iterator[list
 def apply_plans(ctx: Context, period: Period, plans: list[RolloverPlan], counter: movements.ProgressCounter) -> None:
     for batch in pack(plans):
         try:
-            movements.commit_rollovers(batch, ctx.now(), counter, SYSTEM.sub)
+            movements.commit_rollovers(batch, now=ctx.now(), progress=counter, actor=SYSTEM.sub)
         except (movements.RolloverConflict, errors.QuotaExhausted, errors.ConcurrentUpdate):
             for plan in batch:
                 try:

@@ -195,7 +195,7 @@ def _seat_refusal(paid: bool) -> OnFailure:
 
 
 def commit_enrolment(
-    contract: Contract, certificate_status: CertificateStatus, paid: bool, now: datetime, actor: str
+    contract: Contract, *, certificate_status: CertificateStatus, paid: bool, now: datetime, actor: str
 ) -> None:
     """Seat, contract, hold and ledger entry in one transaction.
 
@@ -254,7 +254,7 @@ def _state_refusal(expected: ContractStatus) -> OnFailure:
     return explain
 
 
-def commit_accept(contract: Contract, now: datetime, actor: str) -> Contract:
+def commit_accept(contract: Contract, *, now: datetime, actor: str) -> Contract:
     """requested -> active, only before the answer is due and while the provider is approved; returns the contract
     as written (a requested contract changes in nothing else, so no read is needed after the write)."""
     K = ContractRecord
@@ -283,7 +283,9 @@ def _accept_refusal(stamp: str) -> OnFailure:
     return explain
 
 
-def commit_end(contract: Contract, status: ContractStatus, reason: str | None, now: datetime, actor: str) -> Contract:
+def commit_end(
+    contract: Contract, status: ContractStatus, *, reason: str | None, now: datetime, actor: str
+) -> Contract:
     """Ends an open contract: frees the child's seat and releases exactly what is still held (what was charged
     stays spent). Conditional on the contract being as read."""
     K = ContractRecord

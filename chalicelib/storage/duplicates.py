@@ -13,7 +13,9 @@ from chalicelib.storage.certificates import IdentityHeld, claim_identity
 from chalicelib.storage.transactions import Transaction
 
 
-def commit_merge(plan: MergePlan, identities: list[str], survivor_municipality: str, now: datetime, actor: str) -> None:
+def commit_merge(
+    plan: MergePlan, *, identities: list[str], survivor_municipality: str, now: datetime, actor: str
+) -> None:
     """One transaction: the duplicate closed, its money moved (storage.movements.add_merge), its quota slot
     returned, and each identity of the two (their names may be spelt apart) naming the survivor from now on."""
     posting = Posting(now)

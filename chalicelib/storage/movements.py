@@ -139,7 +139,7 @@ def rollover_items(plan: RolloverPlan) -> int:
     return 1 + plan.ledger_items + len(plan.releases)
 
 
-def commit_rollovers(plans: list[RolloverPlan], now: datetime, progress: ProgressCounter, actor: str) -> None:
+def commit_rollovers(plans: list[RolloverPlan], *, now: datetime, progress: ProgressCounter, actor: str) -> None:
     """Applies the plans in one transaction, with the quota slots they take and the progress they make.
 
     Raises ``RolloverConflict`` when any certificate changed since its plan was made, ``QuotaExhausted`` when a

@@ -119,7 +119,7 @@ def _decide(
     tx.update(O(objection_id=objection.objection_id), actions, O.status == ObjectionStatus.OPEN.value, decided, rank=0)
 
 
-def commit_rejection(objection: Objection, now: datetime, by: str, reason: str) -> Objection:
+def commit_rejection(objection: Objection, *, now: datetime, by: str, reason: str) -> Objection:
     """The charge stands; the month is no longer disputed."""
     at = utc_stamp(now)
     tx = Transaction()
@@ -135,7 +135,7 @@ def commit_rejection(objection: Objection, now: datetime, by: str, reason: str) 
     return replace(objection, status=ObjectionStatus.REJECTED, decided_at=at, decided_by=by, decision_reason=reason)
 
 
-def commit_upholding(objection: Objection, plan: ReversalPlan, now: datetime, by: str, reason: str) -> Objection:
+def commit_upholding(objection: Objection, plan: ReversalPlan, *, now: datetime, by: str, reason: str) -> Objection:
     """One transaction: the objection decided, the contract's month marked reversed (it is never charged again), and
     the charge's reversal on the certificate and the ledger (storage.movements.add_reversal)."""
     at = utc_stamp(now)

@@ -176,7 +176,9 @@ def contract_with_hold(ctx: Context, guardian: str, program_id: str, hold: int) 
         created_at=utc_stamp(now),
         respond_by=utc_stamp(now + timedelta(days=ctx.settings.contract_response_days)),
     )
-    contract_store.commit_enrolment(contract, CertificateStatus.FUNDED, True, now, guardian)
+    contract_store.commit_enrolment(
+        contract, certificate_status=CertificateStatus.FUNDED, paid=True, now=now, actor=guardian
+    )
     contracts.accept(ctx, PROVIDER, contract.contract_id)
     return certificate_id, contract.contract_id
 
