@@ -46,7 +46,7 @@ WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/build.mjs web/tscon
 API_SOURCES := $(shell find functions chalicelib -name '*.py' 2>/dev/null)
 
 web/generated/openapi.json: $(VENV)/.installed $(API_SOURCES)
-	$(PY) -m devtools.openapi $@
+	$(PY) -m devtools.openapi --local $@
 
 web/generated/api.d.ts: web/generated/openapi.json node_modules/.installed
 	node node_modules/openapi-typescript/bin/cli.js $< --output $@ --silent

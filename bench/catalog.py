@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench import machine
-from chalicelib.domain.program import Direction, ProgramStatus, RatingSummary
+from chalicelib.domain.ids import PeriodId, ProviderId
+from chalicelib.domain.program import Direction, Program, ProgramStatus, RatingSummary
 from chalicelib.domain.search import search_text
 from chalicelib.platform.clock import SettableClock
 from chalicelib.platform.config import Settings
@@ -34,7 +35,6 @@ from chalicelib.services.catalog import CatalogQuery
 from chalicelib.services.context import Context
 from chalicelib.storage import programs as store
 from chalicelib.storage.models import ProgramRecord
-from chalicelib.storage.programs import Program
 from chalicelib.storage.tables import create_tables, delete_tables
 from chalicelib.storage.transactions import reset_connection
 from devtools import ddb_local
@@ -161,7 +161,7 @@ def _program(rng: random.Random, providers: list[tuple[str, str]], stamp: str) -
     count = rng.randint(0, 12)
     return Program(
         program_id=store.new_program_id(),
-        provider_id=provider_id,
+        provider_id=ProviderId(provider_id),
         provider_name=provider_name,
         title=title,
         description=description,
@@ -171,7 +171,7 @@ def _program(rng: random.Random, providers: list[tuple[str, str]], stamp: str) -
         municipality=municipality,
         address=f"{municipality}, {rng.choice(STREETS)}, {rng.randint(1, 120)}",
         schedule=rng.choice(SCHEDULES),
-        period_id="2027",
+        period_id=PeriodId("2027"),
         months=[f"2027-{m:02d}" for m in (1, 2, 3, 4, 5, 9, 10, 11, 12)],
         price_per_month=0 if rng.random() < 0.2 else rng.randrange(50_000, 400_000, 500),
         capacity=capacity,

@@ -84,7 +84,9 @@ def _round_trips(region: cw.Region, repeat: int) -> tuple[list[OperationTrips], 
         _measure("enrol", "cached", target, [enrol(f) for f in warm], ctx),
         _measure("enrol", "cold", "-", [enrol(f) for f in cold], ctx),
     ]
-    owners = {new_contract_id(f.certificate_id, f"{f.parent.sub}\n{RT_KEY}"): f for f in warm + cold}
+    owners: dict[str, cw.Family] = {
+        new_contract_id(f.certificate_id, f"{f.parent.sub}\n{RT_KEY}"): f for f in warm + cold
+    }
     warm_ids, cold_ids = list(owners)[:repeat], list(owners)[repeat:]
 
     def accept(contract_id: str) -> Callable[[], object]:

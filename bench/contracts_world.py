@@ -25,16 +25,16 @@ from typing import TYPE_CHECKING, Any
 
 from bench import machine, world
 from chalicelib.domain.actors import Principal, Role
+from chalicelib.domain.ledger import Posting
 from chalicelib.domain.period import Month, Period
 from chalicelib.domain.program import Direction, ProgramDraft
-from chalicelib.domain.provider import Application, Contacts, Decision, ProviderKind
+from chalicelib.domain.provider import Application, Contacts, ProviderDecision, ProviderKind
 from chalicelib.platform.clock import SettableClock
 from chalicelib.services import certificates as certificate_service
 from chalicelib.services import contracts as contract_service
 from chalicelib.services import programs as program_service
 from chalicelib.services import providers as provider_service
 from chalicelib.services.context import Context
-from chalicelib.storage.money import Posting
 from chalicelib.storage.transactions import transaction_connection
 from functions import runtime
 
@@ -164,7 +164,7 @@ def region(prefix: str, quota: int) -> Region:
         contacts=Contacts("+7 415 312-34-56", "centre@example.ru"),
     )
     provider_service.apply(ctx, PROVIDER, application)
-    provider_service.decide_on(ctx, world.OPERATOR, PROVIDER_INN, Decision.APPROVE, None)
+    provider_service.decide_on(ctx, world.OPERATOR, PROVIDER_INN, ProviderDecision.APPROVE, None)
     ctx.current_period()  # steady state: a warm function has its calendar
     return Region(prefix, clock, ctx, period)
 

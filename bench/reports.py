@@ -45,7 +45,7 @@ from bench import world
 from bench.seed import _records, certificate_number, seed_funded
 from chalicelib.domain.actors import WHOLE_REGION, Principal, Role
 from chalicelib.domain.contract import ContractStatus
-from chalicelib.domain.ledger import EntryKind, charge_key
+from chalicelib.domain.ledger import EntryKind, Posting, charge_key, utc_stamp
 from chalicelib.domain.period import Month, Period
 from chalicelib.domain.program import Direction
 from chalicelib.platform.clock import SettableClock
@@ -54,7 +54,6 @@ from chalicelib.services.context import Context
 from chalicelib.services.streams import consume
 from chalicelib.storage import aggregates
 from chalicelib.storage.models import TABLES, ContractRecord, LedgerRecord, ProgramRecord
-from chalicelib.storage.money import Posting, utc_stamp
 from chalicelib.storage.tables import create_tables, delete_tables, stream_view_type
 from chalicelib.storage.transactions import reset_connection
 from devtools import ddb_local

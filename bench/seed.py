@@ -1,6 +1,6 @@
 """Seeding funded certificates fast: BatchWriteItem through PynamoDB, items exactly as the services write them.
 
-Each certificate is what ``storage.money.commit_funding`` leaves behind (status funded, the period and its start,
+Each certificate is what ``storage.movements.commit_funding`` leaves behind (status funded, the period and its start,
 credited = available = the entitlement, version 1 = issued then funded, no open holds), with the matching
 ``credit#{period}`` ledger entry so ``reconcile`` holds, and the quota items take the slots, as funding does.
 """
@@ -14,11 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from chalicelib.domain.certificate import CertificateStatus, luhn_check_digit, valid_until
-from chalicelib.domain.ledger import EntryKind, credit_key
+from chalicelib.domain.certificate import CertificateStatus, damm_check_digit, valid_until
+from chalicelib.domain.ledger import EntryKind, Posting, credit_key, utc_stamp
 from chalicelib.domain.period import Period
 from chalicelib.storage.models import CertificateRecord, LedgerRecord, QuotaRecord
-from chalicelib.storage.money import Posting, utc_stamp
 
 # Birth dates from mid-2010 to the end of 2020: 5 to 15 years old in 2026, never 18 before mid-2028.
 FIRST_BIRTH = date(2010, 6, 1)
@@ -39,7 +38,7 @@ class Seeded:
 def certificate_number(index: int) -> str:
     """A valid 10-digit number, distinct for each index (a bijection of 0 .. 9*10**8-1, so they look scattered)."""
     body = str(10**8 + (index * 7_919 + 12_345) % (9 * 10**8))
-    return body + str(luhn_check_digit(body))
+    return body + str(damm_check_digit(body))
 
 
 def birth_date(index: int) -> date:

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.actors import WHOLE_REGION, Principal, Role
+from chalicelib.domain.ids import PeriodId
 from chalicelib.domain.period import AgeNominal, Month, Period
 from chalicelib.platform.clock import SettableClock
 from chalicelib.platform.config import Settings
@@ -55,7 +56,7 @@ def municipalities(count: int) -> list[str]:
 def period(period_id: str, first: Month, last: Month, quotas: dict[str, int]) -> Period:
     """A period from the first day of ``first`` to the last day of ``last``."""
     return Period(
-        period_id=period_id,
+        period_id=PeriodId(period_id),
         starts_on=first.first_day,
         ends_on=last.next().first_day - timedelta(days=1),
         nominal=NOMINAL_KOPECKS,

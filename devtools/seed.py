@@ -30,12 +30,13 @@ from chalicelib.domain import errors
 from chalicelib.domain.actors import WHOLE_REGION, Principal, Role
 from chalicelib.domain.certificate import CertificateStatus
 from chalicelib.domain.contract import ContractStatus
+from chalicelib.domain.ids import PeriodId
 from chalicelib.domain.period import AgeNominal, Month, Period
-from chalicelib.domain.program import Direction, ProgramDraft, ProgramStatus
+from chalicelib.domain.program import Direction, Program, ProgramDraft, ProgramStatus
 from chalicelib.domain.provider import (
     Application,
     Contacts,
-    Decision,
+    ProviderDecision,
     ProviderKind,
     ProviderStatus,
     is_valid_inn,
@@ -46,7 +47,6 @@ from chalicelib.services.context import Context
 from chalicelib.services.periods import open_period
 from chalicelib.storage import certificates as certificate_store
 from chalicelib.storage import periods as period_store
-from chalicelib.storage.programs import Program
 
 REGION_TIMEZONE = "Asia/Kamchatka"
 REGIONAL_OPERATOR = Principal(sub="operator-kamchatka", role=Role.OPERATOR, municipality=WHOLE_REGION)
@@ -152,7 +152,7 @@ Say = Callable[[str], None]
 def year_period(year: int, timezone: str) -> Period:
     """The calendar year as a period: id "2026", 1 January to 31 December."""
     return Period(
-        period_id=str(year),
+        period_id=PeriodId(str(year)),
         starts_on=date(year, 1, 1),
         ends_on=date(year, 12, 31),
         nominal=NOMINAL_KOPECKS,
@@ -165,7 +165,7 @@ def year_period(year: int, timezone: str) -> Period:
 def seed_periods(ctx: Context, say: Say) -> list[str]:
     """Opens this year's and next year's periods if they are not open yet; returns their ids."""
     year, timezone = ctx.today().year, ctx.settings.region_timezone
-    ids = []
+    ids: list[str] = []
     for period in (year_period(year, timezone), year_period(year + 1, timezone)):
         ids.append(period.period_id)
         try:
@@ -937,7 +937,7 @@ def seed_provider(ctx: Context, provider: DemoProvider, say: Say) -> None:
         entry = providers.apply(ctx, provider.principal, provider.application())
         say(f"seed: provider {provider.inn} {provider.name} applied")
     if entry.status is ProviderStatus.APPLIED:
-        providers.decide_on(ctx, REGIONAL_OPERATOR, provider.inn, Decision.APPROVE, None)
+        providers.decide_on(ctx, REGIONAL_OPERATOR, provider.inn, ProviderDecision.APPROVE, None)
         say(f"seed: provider {provider.inn} approved by {REGIONAL_OPERATOR.sub}")
 
 
@@ -946,7 +946,7 @@ def _programs_of(ctx: Context, provider: DemoProvider) -> list[Program]:
     after: dict[str, Any] | None = None
     while True:
         page = programs.of_provider(ctx, provider.principal, provider.inn, 100, after)
-        found += page.programs
+        found += page.items
         after = page.next_key
         if after is None:
             return found

@@ -11,7 +11,7 @@ from chalicelib.platform import cursor
 from chalicelib.services import certificates
 from functions.edge.apidoc import describe
 from functions.edge.http import DIGITS_ONLY, Call, Query, Reply
-from functions.schemas import CertificateOut, ChildIn, ChildOut, ChildrenOut, LedgerEntryOut, LedgerOut, Strict
+from functions.schemas import CertificateOut, ChildIn, ChildOut, ChildrenOut, LedgerOut, Strict
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
@@ -38,7 +38,7 @@ def register_child(call: Call) -> Reply:
     roles=("parent",),
 )
 def list_children(call: Call) -> Reply:
-    return Reply(ChildrenOut(children=[ChildOut.of(c) for c in certificates.list_children(call.ctx, call.actor)]))
+    return Reply(ChildrenOut.build(children=certificates.list_children(call.ctx, call.actor)))
 
 
 @describe(
@@ -88,12 +88,7 @@ def ledger(call: Call) -> Reply:
     scope = f"ledger:{certificate_id}"
     after = cursor.decode(secret, scope, query.cursor)
     page = certificates.ledger(call.ctx, call.actor, certificate_id, query.limit, after)
-    return Reply(
-        LedgerOut(
-            entries=[LedgerEntryOut.of(e) for e in page.entries],
-            cursor=cursor.encode(secret, scope, page.next_key),
-        )
-    )
+    return Reply(LedgerOut.build(entries=page.items, cursor=cursor.encode(secret, scope, page.next_key)))
 
 
 class FreezeIn(Strict):

@@ -6,14 +6,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import Field
 
 from chalicelib.domain import errors
-from chalicelib.domain.contract import ContractStatus
+from chalicelib.domain.contract import Contract, ContractFilters, ContractStatus
 from chalicelib.platform import cursor, telemetry
 from chalicelib.services import contracts
 from chalicelib.services.context import Context
-from chalicelib.storage.contracts import Contract, Filters
 from functions.edge.apidoc import describe
 from functions.edge.http import DIGITS_ONLY, Call, Query, Reply
-from functions.schemas import Out, Strict
+from functions.schemas import Out, Seen, Strict
 
 MAX_PAGE = 100
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
@@ -34,7 +33,7 @@ class ReasonIn(Strict):
 
 
 class ContractOut(Out):
-    id: str
+    id: str = Field(validation_alias="contract_id")
     certificate_id: str
     provider_id: str
     program_id: str
@@ -44,9 +43,9 @@ class ContractOut(Out):
     status: str
     price_per_month: int
     months: list[str]
-    hold: int
-    held: int
-    charged: int
+    hold: int = Field(validation_alias="hold_amount")
+    held: int = Field(validation_alias="remaining_hold")
+    charged: int = Field(validation_alias="charged_total")
     charges: dict[str, int]
     months_to_charge: list[str]
     created_at: str
@@ -55,30 +54,10 @@ class ContractOut(Out):
     ended_at: str | None
     end_reason: str | None
 
-    @classmethod
-    def of(cls, ctx: Context, contract: Contract) -> "ContractOut":
-        return cls(
-            id=contract.contract_id,
-            certificate_id=contract.certificate_id,
-            provider_id=contract.provider_id,
-            program_id=contract.program_id,
-            program_title=contract.program_title,
-            period_id=contract.period_id,
-            municipality=contract.municipality,
-            status=contract.status.value,
-            price_per_month=contract.price_per_month,
-            months=contract.months,
-            hold=contract.hold_amount,
-            held=contract.remaining_hold,
-            charged=contract.charged_total,
-            charges=contract.charges,
-            months_to_charge=contracts.to_charge(ctx, contract),
-            created_at=contract.created_at,
-            respond_by=contract.respond_by,
-            accepted_at=contract.accepted_at,
-            ended_at=contract.ended_at,
-            end_reason=contract.end_reason,
-        )
+
+def _out(ctx: Context, contract: Contract) -> ContractOut:
+    """The contract with the months its provider may charge today."""
+    return ContractOut.of(Seen(contract, months_to_charge=contract.months_to_charge(ctx.today())))
 
 
 class ContractsQuery(Query):
@@ -130,7 +109,7 @@ def enrol(call: Call) -> Reply:
     body = call.parse(EnrolIn)
     key = call.headers.get("idempotency-key", "")
     contract = contracts.enrol(call.ctx, call.actor, body.certificate_id, body.program_id, key)
-    return Reply(ContractOut.of(call.ctx, contract), 201)
+    return Reply(_out(call.ctx, contract), 201)
 
 
 @describe(
@@ -142,11 +121,11 @@ def enrol(call: Call) -> Reply:
 def listing(call: Call) -> Reply:
     query = call.parse_query(ContractsQuery)
     status = query.status.value if query.status is not None else None
-    filters = Filters(status, query.program_id, query.month)
+    filters = ContractFilters(status, query.program_id, query.month)
     secret = call.ctx.settings.cursor_secret.get_secret_value()
-    scope = f"contracts:{call.actor.sub}:{filters}"
+    scope = f"contracts:{call.actor.sub}:{filters.scope}"
     page = contracts.listing(call.ctx, call.actor, query.limit, cursor.decode(secret, scope, query.cursor), filters)
-    items = [ContractOut.of(call.ctx, c) for c in page.contracts]
+    items = [_out(call.ctx, c) for c in page.items]
     return Reply(ContractsOut(contracts=items, cursor=cursor.encode(secret, scope, page.next_key)))
 
 
@@ -157,7 +136,7 @@ def listing(call: Call) -> Reply:
     roles=("its parent", "its provider", "operator of its municipality"),
 )
 def view(call: Call) -> Reply:
-    return Reply(ContractOut.of(call.ctx, contracts.view(call.ctx, call.actor, call.params["contract_id"])))
+    return Reply(_out(call.ctx, contracts.view(call.ctx, call.actor, call.params["contract_id"])))
 
 
 @describe(
@@ -174,7 +153,7 @@ def view(call: Call) -> Reply:
     roles=("its provider",),
 )
 def accept(call: Call) -> Reply:
-    return Reply(ContractOut.of(call.ctx, contracts.accept(call.ctx, call.actor, call.params["contract_id"])))
+    return Reply(_out(call.ctx, contracts.accept(call.ctx, call.actor, call.params["contract_id"])))
 
 
 @describe(
@@ -189,7 +168,7 @@ def decline(call: Call) -> Reply:
     if not body.reason or not body.reason.strip():
         raise errors.InvalidRequest("a reason is required")
     contract = contracts.decline(call.ctx, call.actor, call.params["contract_id"], body.reason.strip())
-    return Reply(ContractOut.of(call.ctx, contract))
+    return Reply(_out(call.ctx, contract))
 
 
 @describe(
@@ -203,7 +182,7 @@ def cancel(call: Call) -> Reply:
     body = call.parse(ReasonIn) if call.raw_body.strip() else ReasonIn()
     reason = body.reason.strip() if body.reason and body.reason.strip() else None
     contract = contracts.cancel(call.ctx, call.actor, call.params["contract_id"], reason)
-    return Reply(ContractOut.of(call.ctx, contract))
+    return Reply(_out(call.ctx, contract))
 
 
 @describe(
@@ -231,11 +210,11 @@ def charge(call: Call) -> Reply:
     body = call.parse(ChargeIn)
     claim = call.claim
 
-    def answer(receipt: contracts.Charge) -> Any:
+    def answer(receipt: contracts.Receipt) -> Any:
         """The key's record, answered with this very reply, for the charge's own transaction."""
-        return None if claim is None else claim.answered(201, ChargeOut(**receipt.__dict__).model_dump_json())
+        return None if claim is None else claim.answered(201, ChargeOut.of(receipt).model_dump_json())
 
     receipt = contracts.charge(call.ctx, call.actor, call.params["contract_id"], body.month, body.amount, answer)
     telemetry.count("Charges")
     telemetry.count("ChargedKopecks", receipt.amount, unit=MetricUnit.NoUnit)
-    return Reply(ChargeOut(**receipt.__dict__), 201)
+    return Reply(ChargeOut.of(receipt), 201)

@@ -37,6 +37,4 @@ class MergeOut(Out):
 )
 def merge(call: Call) -> Reply:
     body = call.parse(MergeIn)
-    done = duplicates.merge(call.ctx, call.actor, call.params["certificate_id"], body.into)
-    survivor = CertificateOut.of(done.survivor)
-    return Reply(MergeOut(duplicate=CertificateOut.of(done.duplicate), survivor=survivor, moved=done.moved))
+    return Reply(MergeOut.of(duplicates.merge(call.ctx, call.actor, call.params["certificate_id"], body.into)))

@@ -7,10 +7,9 @@ from typing import Annotated
 from pydantic import Field
 
 from chalicelib.domain import errors
-from chalicelib.domain.objection import Decision, ObjectionStatus
+from chalicelib.domain.objection import ObjectionDecision, ObjectionStatus
 from chalicelib.platform import cursor
 from chalicelib.services import objections
-from chalicelib.storage.objections import Objection
 from functions.edge.apidoc import describe
 from functions.edge.http import DIGITS_ONLY, Call, Query, Reply
 from functions.schemas import Out, Strict
@@ -23,13 +22,13 @@ class ObjectionIn(Strict):
     reason: Reason
 
 
-class DecisionIn(Strict):
-    decision: Decision
+class ObjectionDecisionIn(Strict):
+    decision: ObjectionDecision
     reason: Reason
 
 
 class ObjectionOut(Out):
-    id: str
+    id: str = Field(validation_alias="objection_id")
     contract_id: str
     certificate_id: str
     month: str
@@ -48,28 +47,6 @@ class ObjectionOut(Out):
     returned_to: Annotated[
         str | None, Field(description="Where an upheld charge's money went: available, or expired after its period.")
     ]
-
-    @classmethod
-    def of(cls, objection: Objection) -> ObjectionOut:
-        return cls(
-            id=objection.objection_id,
-            contract_id=objection.contract_id,
-            certificate_id=objection.certificate_id,
-            month=objection.month,
-            amount=objection.amount,
-            period_id=objection.period_id,
-            provider_id=objection.provider_id,
-            program_id=objection.program_id,
-            program_title=objection.program_title,
-            municipality=objection.municipality,
-            status=objection.status,
-            reason=objection.reason,
-            filed_at=objection.filed_at,
-            charged_at=objection.charged_at,
-            decided_at=objection.decided_at,
-            decision_reason=objection.decision_reason,
-            returned_to=objection.returned_to,
-        )
 
 
 class ObjectionsQuery(Query):
@@ -110,7 +87,7 @@ def file_objection(call: Call) -> Reply:
 
 @describe(
     summary="Decide an objection: upheld reverses the charge with a new ledger entry (the charge stays on the ledger)",
-    body=DecisionIn,
+    body=ObjectionDecisionIn,
     returns=ObjectionOut,
     refusals=(
         errors.ObjectionNotFound,
@@ -122,7 +99,7 @@ def file_objection(call: Call) -> Reply:
     roles=("operator of the contract's municipality", "regional operator"),
 )
 def decide(call: Call) -> Reply:
-    body = call.parse(DecisionIn)
+    body = call.parse(ObjectionDecisionIn)
     objection = objections.decide(call.ctx, call.actor, call.params["objection_id"], body.decision, body.reason)
     return Reply(ObjectionOut.of(objection))
 
@@ -151,5 +128,4 @@ def listing(call: Call) -> Reply:
     scope = f"objections:{call.actor.sub}:{query.municipality}:{status}"
     after = cursor.decode(secret, scope, query.cursor)
     page = objections.listing(call.ctx, call.actor, query.limit, after, query.municipality, status)
-    items = [ObjectionOut.of(objection) for objection in page.objections]
-    return Reply(ObjectionsOut(objections=items, cursor=cursor.encode(secret, scope, page.next_key)))
+    return Reply(ObjectionsOut.build(objections=page.items, cursor=cursor.encode(secret, scope, page.next_key)))

@@ -23,13 +23,9 @@ from functions.schemas import OpenPeriodIn, PeriodOut
 def open_period(call: Call) -> Reply:
     body = call.parse(OpenPeriodIn)
     period = Period(
-        period_id=body.period_id,
-        starts_on=body.starts_on,
-        ends_on=body.ends_on,
-        nominal=body.nominal,
-        quotas=dict(body.quotas),
+        **body.model_dump(exclude={"age_nominals"}),
         timezone=call.ctx.settings.region_timezone,
-        age_nominals=tuple(AgeNominal(b.age_min, b.age_max, b.nominal) for b in body.age_nominals),
+        age_nominals=tuple(AgeNominal(**band.model_dump()) for band in body.age_nominals),
     )
     return Reply(PeriodOut.of(periods.open_period(call.ctx, call.actor, period)), 201)
 

@@ -35,17 +35,14 @@ from chalicelib.domain.program import (
     Direction,
     ProgramChanges,
     ProgramDraft,
-    RatingSummary,
 )
 from chalicelib.domain.search import MAX_QUERY_CHARS
 from chalicelib.platform import cursor
 from chalicelib.platform.auth import authenticate
 from chalicelib.services import catalog, programs, ratings
-from chalicelib.storage.programs import CatalogItem, Program
-from chalicelib.storage.ratings import Rating
 from functions.edge.apidoc import describe
 from functions.edge.http import DIGITS_ONLY, Call, Query, Reply
-from functions.schemas import Out, Strict
+from functions.schemas import Out, RatingOut, Strict
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PAGE, MAX_PAGE = 20, 100
@@ -112,15 +109,6 @@ class PageQuery(Query):
     cursor: Annotated[str | None, Field(description="The previous page's cursor.")] = None
 
 
-class RatingOut(Out):
-    average: float | None
-    count: int
-
-    @classmethod
-    def of(cls, summary: RatingSummary) -> "RatingOut":
-        return cls(average=summary.average, count=summary.count)
-
-
 class ProgramOut(Out):
     program_id: str
     provider_id: str
@@ -144,32 +132,6 @@ class ProgramOut(Out):
     created_at: str
     updated_at: str
 
-    @classmethod
-    def of(cls, p: Program) -> "ProgramOut":
-        return cls(
-            program_id=p.program_id,
-            provider_id=p.provider_id,
-            provider_name=p.provider_name,
-            title=p.title,
-            description=p.description,
-            direction=p.direction.value,
-            age_min=p.age_min,
-            age_max=p.age_max,
-            municipality=p.municipality,
-            address=p.address,
-            schedule=p.schedule,
-            period_id=p.period_id,
-            months=p.months,
-            price_per_month=p.price_per_month,
-            capacity=p.capacity,
-            seats_taken=p.seats_taken,
-            free_seats=p.free_seats,
-            status=p.status.value,
-            rating=RatingOut.of(p.rating),
-            created_at=p.created_at,
-            updated_at=p.updated_at,
-        )
-
 
 class CatalogItemOut(Out):
     program_id: str
@@ -187,26 +149,6 @@ class CatalogItemOut(Out):
     provider_id: str
     provider_name: str
     rating: RatingOut
-
-    @classmethod
-    def of(cls, item: CatalogItem) -> "CatalogItemOut":
-        return cls(
-            program_id=item.program_id,
-            title=item.title,
-            direction=item.direction.value,
-            municipality=item.municipality,
-            address=item.address,
-            schedule=item.schedule,
-            age_min=item.age_min,
-            age_max=item.age_max,
-            period_id=item.period_id,
-            price_per_month=item.price_per_month,
-            free_seats=item.free_seats,
-            status=item.status.value,
-            provider_id=item.provider_id,
-            provider_name=item.provider_name,
-            rating=RatingOut.of(item.rating),
-        )
 
 
 class CatalogOut(Out):
@@ -228,10 +170,6 @@ class RatingItemOut(Out):
     score: int
     comment: str | None
     rated_on: str
-
-    @classmethod
-    def of(cls, rating: Rating) -> "RatingItemOut":
-        return cls(score=rating.score, comment=rating.comment, rated_on=rating.rated_at[:10])
 
 
 class RatingsOut(Out):
@@ -261,18 +199,8 @@ class RatedOut(Out):
 )
 def create_program(call: Call) -> Reply:
     body = call.parse(ProgramIn)
-    draft = ProgramDraft(
-        title=body.title,
-        description=body.description,
-        direction=Direction(body.direction),
-        age_min=body.age_min,
-        age_max=body.age_max,
-        municipality=body.municipality,
-        address=body.address,
-        schedule=body.schedule,
-        price_per_month=body.price_per_month,
-        capacity=body.capacity,
-    )
+    described = body.model_dump(exclude={"period_id", "months", "draft"})
+    draft = ProgramDraft(**{**described, "direction": Direction(body.direction)})
     program = programs.create(call.ctx, call.actor, draft, body.period_id, body.months, as_draft=body.draft)
     return Reply(ProgramOut.of(program), 201)
 
@@ -286,7 +214,7 @@ def create_program(call: Call) -> Reply:
 def catalog_page(call: Call) -> Reply:
     query = call.parse_query(CatalogQueryIn)
     result = catalog.search(call.ctx, _catalog_query(query), query.cursor)
-    return Reply(CatalogOut(items=[CatalogItemOut.of(i) for i in result.items], cursor=result.cursor))
+    return Reply(CatalogOut.build(items=result.items, cursor=result.cursor))
 
 
 @describe(
@@ -365,10 +293,10 @@ def provider_programs(call: Call) -> Reply:
     after = cursor.decode(secret, scope, query.cursor)
     page = programs.of_provider(call.ctx, call.actor, provider_id, query.limit, after)
     return Reply(
-        ProviderProgramsOut(
+        ProviderProgramsOut.build(
             provider_id=provider_id,
-            rating=RatingOut.of(ratings.provider_rating(provider_id)),
-            programs=[ProgramOut.of(p) for p in page.programs],
+            rating=ratings.provider_rating(provider_id),
+            programs=page.items,
             cursor=cursor.encode(secret, scope, page.next_key),
         )
     )
@@ -385,8 +313,7 @@ def provider_programs(call: Call) -> Reply:
 def rate_program(call: Call) -> Reply:
     body = call.parse(RatingIn)
     rated = ratings.rate(call.ctx, call.actor, _program_id(call), body.contract_id, body.score, body.comment)
-    out = RatedOut(program_id=rated.program_id, score=rated.score, comment=rated.comment, rated_on=rated.rated_at[:10])
-    return Reply(out, 201)
+    return Reply(RatedOut.of(rated), 201)
 
 
 @describe(
@@ -399,14 +326,7 @@ def rate_program(call: Call) -> Reply:
 def program_ratings(call: Call) -> Reply:
     query = call.parse_query(PageQuery)
     page = ratings.list_ratings(call.ctx, _caller(call), _program_id(call), query.limit, query.cursor)
-    return Reply(
-        RatingsOut(
-            program_id=page.program_id,
-            rating=RatingOut.of(page.rating),
-            ratings=[RatingItemOut.of(r) for r in page.ratings],
-            cursor=page.cursor,
-        )
-    )
+    return Reply(RatingsOut.of(page))
 
 
 # --- parsing ---------------------------------------------------------------------------------------------------------

@@ -1,17 +1,24 @@
 """The provider registry: apply, read, the operators' queue, decisions, and documents (pre-signed upload, confirm,
 download link)."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from chalicelib.domain import errors
-from chalicelib.domain.provider import Application, Contacts, Decision, DocumentKind, ProviderKind, ProviderStatus
+from chalicelib.domain.provider import (
+    Application,
+    Contacts,
+    Document,
+    DocumentKind,
+    ProviderDecision,
+    ProviderKind,
+    ProviderStatus,
+)
 from chalicelib.services import providers
-from chalicelib.storage.providers import Document, Provider
 from functions.edge.apidoc import describe
 from functions.edge.http import DIGITS_ONLY, Call, Query, Reply
-from functions.schemas import Out, Strict
+from functions.schemas import Out, RatingOut, Seen, Strict
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
@@ -36,8 +43,8 @@ class ApplicationIn(Strict):
     contacts: ContactsIn
 
 
-class DecisionIn(Strict):
-    decision: Decision
+class ProviderDecisionIn(Strict):
+    decision: ProviderDecision
     reason: Annotated[str, Field(max_length=2000)] | None = None
 
 
@@ -55,27 +62,11 @@ class DocumentOut(Out):
     content_type: str
     uploaded_at: str
 
-    @classmethod
-    def of(cls, document: Document) -> "DocumentOut":
-        return cls(
-            document_id=document.document_id,
-            kind=document.kind.value,
-            sha256=document.sha256,
-            size=document.size,
-            content_type=document.content_type,
-            uploaded_at=document.uploaded_at,
-        )
-
 
 class ContactsOut(Out):
     phone: str
     email: str
     address: str | None
-
-
-class RatingOut(Out):
-    average: float | None
-    count: int
 
 
 class ProviderOut(Out):
@@ -95,29 +86,14 @@ class ProviderOut(Out):
     documents: list[DocumentOut]
     rating: RatingOut
 
+    @field_validator("documents", mode="before")
     @classmethod
-    def of(cls, provider: Provider) -> "ProviderOut":
-        count = provider.rating_count
-        return cls(
-            provider_id=provider.provider_id,
-            name=provider.name,
-            kind=provider.kind.value,
-            inn=provider.inn,
-            ogrn=provider.ogrn,
-            licence=provider.licence,
-            municipality=provider.municipality,
-            contacts=ContactsOut(**provider.contacts.__dict__),
-            status=provider.status.value,
-            reason=provider.reason,
-            applied_at=provider.applied_at,
-            decided_at=provider.decided_at,
-            decided_by=provider.decided_by,
-            documents=[
-                DocumentOut.of(d)
-                for d in sorted(provider.documents.values(), key=lambda d: (d.uploaded_at, d.document_id))
-            ],
-            rating=RatingOut(average=round(provider.rating_sum / count, 2) if count else None, count=count),
-        )
+    def _in_upload_order(cls, documents: Any) -> Any:
+        """The registry keeps documents by id; they are shown oldest upload first."""
+        if isinstance(documents, dict):
+            found: list[Document] = list(documents.values())
+            return sorted(found, key=lambda d: (d.uploaded_at, d.document_id))
+        return documents
 
 
 class QueueOut(Out):
@@ -161,15 +137,7 @@ class QueueQuery(Query):
 )
 def apply(call: Call) -> Reply:
     body = call.parse(ApplicationIn)
-    application = Application(
-        name=body.name,
-        kind=body.kind,
-        inn=body.inn,
-        ogrn=body.ogrn,
-        licence=body.licence,
-        municipality=body.municipality,
-        contacts=Contacts(body.contacts.phone, body.contacts.email, body.contacts.address),
-    )
+    application = Application(**body.model_dump(exclude={"contacts"}), contacts=Contacts(**body.contacts.model_dump()))
     return Reply(ProviderOut.of(providers.apply(call.ctx, call.actor, application)), 201)
 
 
@@ -184,10 +152,10 @@ def queue(call: Call) -> Reply:
     query = call.parse_query(QueueQuery)
     page = providers.queue(call.ctx, call.actor, query.municipality, query.status, query.limit, query.cursor)
     return Reply(
-        QueueOut(
+        QueueOut.build(
             municipality=page.municipality,
             status=page.status.value,
-            providers=[ProviderOut.of(p) for p in page.providers],
+            providers=page.providers,
             cursor=page.cursor,
         )
     )
@@ -205,13 +173,13 @@ def view(call: Call) -> Reply:
 
 @describe(
     summary="Approve or reject an application; suspend or reinstate a provider",
-    body=DecisionIn,
+    body=ProviderDecisionIn,
     returns=ProviderOut,
     refusals=(errors.ProviderNotFound, errors.InvalidTransition, errors.ConcurrentUpdate),
     roles=("operator of its municipality",),
 )
 def decide(call: Call) -> Reply:
-    body = call.parse(DecisionIn)
+    body = call.parse(ProviderDecisionIn)
     provider = providers.decide_on(call.ctx, call.actor, call.params["provider_id"], body.decision, body.reason)
     return Reply(ProviderOut.of(provider))
 
@@ -261,4 +229,4 @@ def confirm_document(call: Call) -> Reply:
 def download(call: Call) -> Reply:
     """A short-lived download link of a recorded document."""
     link = providers.download(call.ctx, call.actor, call.params["provider_id"], call.params["document_id"])
-    return Reply(DownloadOut(**DocumentOut.of(link.document).model_dump(), url=link.url, expires_in=link.expires_in))
+    return Reply(DownloadOut.of(Seen(link.document, url=link.url, expires_in=link.expires_in)))

@@ -16,7 +16,7 @@ from chalicelib.domain.reports import GroupBy
 from chalicelib.services import reports
 from functions.edge.apidoc import describe
 from functions.edge.http import Call, Query, Reply
-from functions.schemas import Out, Strict
+from functions.schemas import Out, Seen, Strict
 
 PeriodId = Annotated[str, Field(min_length=1, max_length=32, description="Default: the running period.")]
 Municipality = Annotated[
@@ -59,7 +59,7 @@ class CoverageOut(CoverageRowOut):
 
 
 class SpendingRowOut(Out):
-    key: str
+    key: str = Field(validation_alias="value")
     label: str
     charges: int
     charged_kopecks: int
@@ -87,7 +87,7 @@ class QuotaRowOut(Out):
     share_used: float | None
 
 
-class QuotaOut(QuotaRowOut):
+class QuotaReportOut(QuotaRowOut):
     period_id: str
     municipalities: list[QuotaRowOut]
 
@@ -115,13 +115,30 @@ class PopulationOut(Out):
     children_population: dict[str, int]
 
 
-def _answer(query: ReportQuery, report: Any, name: str, model: type[Out]) -> Reply:
+def _answer(query: ReportQuery, report: Any, name: str) -> Reply:
+    """The report as CSV, or as JSON (``shown``)."""
     if query.format == "csv":
         filename = f"{name}-{_period_of(report)}.csv"
         headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
         # A byte-order mark, so spreadsheets open the Cyrillic as UTF-8.
         return Reply("\ufeff" + report.csv(), headers=headers, content_type="text/csv; charset=utf-8")
-    return Reply(model.model_validate(report.as_json()))
+    return Reply(shown(report))
+
+
+def _totalled(report: Any, **more: object) -> Seen:
+    """A report shown as its total row (at the top level), its rows under ``municipalities`` and ``more``."""
+    return Seen(report.total, municipalities=report.municipalities, **more)
+
+
+def shown(report: reports.Report) -> Out:
+    """A report as its JSON shows it."""
+    if isinstance(report, reports.CoverageReport):
+        return CoverageOut.of(_totalled(report, period_id=report.period_id, as_of=report.as_of))
+    if isinstance(report, reports.SpendingReport):
+        return SpendingOut.of(report)
+    if isinstance(report, reports.QuotaReport):
+        return QuotaReportOut.of(_totalled(report, period_id=report.period_id))
+    return ExpiryOut.of(_totalled(report, expired_period_id=report.expired_period_id))
 
 
 def _period_of(report: Any) -> str:
@@ -139,7 +156,7 @@ def _period_of(report: Any) -> str:
 def coverage(call: Call) -> Reply:
     query = call.parse_query(ReportQuery)
     report = reports.coverage(call.ctx, call.actor, query.period_id, query.municipality)
-    return _answer(query, report, "coverage", CoverageOut)
+    return _answer(query, report, "coverage")
 
 
 @describe(
@@ -153,13 +170,13 @@ def coverage(call: Call) -> Reply:
 def spending(call: Call) -> Reply:
     query = call.parse_query(SpendingQuery)
     report = reports.spending(call.ctx, call.actor, query.period_id, query.municipality, query.group_by.value)
-    return _answer(query, report, f"spending-by-{query.group_by.value}", SpendingOut)
+    return _answer(query, report, f"spending-by-{query.group_by.value}")
 
 
 @describe(
     summary="The quota used per municipality (exact: counted in the funding's own transaction)",
     query=ReportQuery,
-    returns=QuotaOut,
+    returns=QuotaReportOut,
     refusals=(*REFUSALS, errors.NotFound),
     roles=WHO,
     produces=("application/json", "text/csv"),
@@ -167,7 +184,7 @@ def spending(call: Call) -> Reply:
 def quota(call: Call) -> Reply:
     query = call.parse_query(ReportQuery)
     report = reports.quota_used(call.ctx, call.actor, query.period_id, query.municipality)
-    return _answer(query, report, "quota", QuotaOut)
+    return _answer(query, report, "quota")
 
 
 @describe(
@@ -181,7 +198,7 @@ def quota(call: Call) -> Reply:
 def expired(call: Call) -> Reply:
     query = call.parse_query(ReportQuery)
     report = reports.expired_at_last_rollover(call.ctx, call.actor, query.municipality, query.period_id)
-    return _answer(query, report, "expired", ExpiryOut)
+    return _answer(query, report, "expired")
 
 
 @describe(

@@ -21,7 +21,6 @@ from aws_lambda_powertools import Logger
 from chalicelib.platform.clock import SettableClock, SystemClock
 from chalicelib.platform.config import get_settings
 from chalicelib.services.context import Context
-from chalicelib.storage.models import bind_tables
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -41,9 +40,8 @@ def context() -> Context:
     with _lock:
         if not _context:
             settings = get_settings()
-            bind_tables(settings.table_prefix)
             clock = SettableClock() if settings.is_local else SystemClock()
-            _context.append(Context.create(settings, clock))
+            _context.append(Context.for_stage(settings, clock))
         return _context[0]
 
 

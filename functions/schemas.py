@@ -1,15 +1,18 @@
-"""Request and response bodies at the HTTP edge (pydantic; strict JSON: money is an integer of kopecks)."""
+"""Request and response bodies at the HTTP edge (pydantic; strict JSON: money is an integer of kopecks).
+
+A response body is built from the domain's entity it shows, read by attribute (``ProgramOut.of(program)``): a field
+takes the entity's attribute of its name, or of its ``validation_alias`` where the API names it otherwise
+(``CertificateOut.id`` is ``certificate_id``); what the API derives is a property of the entity (``free_seats``).
+Where a view shows more than one entity holds (a contract's months to charge today), ``Seen`` adds it.
+"""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chalicelib.domain.ledger import LedgerEntry
 from chalicelib.domain.money import MAX_AMOUNT_KOPECKS
-from chalicelib.services.periods import TopupProgress, progress
-from chalicelib.storage.certificates import Certificate
-from chalicelib.storage.periods import PeriodState
+from chalicelib.domain.period import PeriodState
 
 Kopecks = Annotated[int, Field(ge=0, le=MAX_AMOUNT_KOPECKS)]
 
@@ -22,9 +25,33 @@ class Strict(BaseModel):
 
 
 class Out(BaseModel):
-    """A response body."""
+    """A response body, read from an entity's attributes."""
 
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, from_attributes=True)
+
+    @classmethod
+    def of(cls, entity: Any) -> Self:
+        return cls.model_validate(entity, from_attributes=True)
+
+    @classmethod
+    def build(cls, **values: Any) -> Self:
+        """From values that may be entities themselves (a page of them, a summary): each read by attribute."""
+        return cls.model_validate(values, from_attributes=True)
+
+
+class Seen:
+    """An entity's attributes and a few more (what a view shows besides it), for ``Out.of``."""
+
+    __slots__ = ("_entity", "_more")
+
+    def __init__(self, entity: object, **more: object) -> None:
+        self._entity = entity
+        self._more = more
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._more:
+            return self._more[name]
+        return getattr(self._entity, name)
 
 
 class AgeNominalIn(Strict):
@@ -57,42 +84,25 @@ class BalanceOut(Out):
 
 
 class CertificateOut(Out):
-    id: str
+    id: str = Field(validation_alias="certificate_id")
     status: str
     municipality: str
     period_id: str | None
     valid_until: date
     balance: BalanceOut
 
-    @classmethod
-    def of(cls, certificate: Certificate) -> "CertificateOut":
-        b = certificate.balance
-        return cls(
-            id=certificate.certificate_id,
-            status=certificate.status.value,
-            municipality=certificate.municipality,
-            period_id=certificate.period_id,
-            valid_until=certificate.valid_until,
-            balance=BalanceOut(
-                credited=b.credited, available=b.available, held=b.held, spent=b.spent, expired=b.expired
-            ),
-        )
-
 
 class ChildOut(Out):
+    # A child as its certificate describes it, with the certificate itself.
     full_name: str
     birth_date: date
     municipality: str
     certificate: CertificateOut
 
+    @model_validator(mode="before")
     @classmethod
-    def of(cls, certificate: Certificate) -> "ChildOut":
-        return cls(
-            full_name=certificate.full_name,
-            birth_date=certificate.birth_date,
-            municipality=certificate.municipality,
-            certificate=CertificateOut.of(certificate),
-        )
+    def _of_certificate(cls, data: Any) -> Any:
+        return data if isinstance(data, dict | Seen) else Seen(data, certificate=data)
 
 
 class ChildrenOut(Out):
@@ -100,7 +110,7 @@ class ChildrenOut(Out):
 
 
 class LedgerEntryOut(Out):
-    key: str
+    key: str = Field(validation_alias="entry_key")
     kind: str
     period_id: str
     amount: int
@@ -109,26 +119,13 @@ class LedgerEntryOut(Out):
     month: str | None
     reason: str | None
 
-    @classmethod
-    def of(cls, entry: LedgerEntry) -> "LedgerEntryOut":
-        return cls(
-            key=entry.entry_key,
-            kind=entry.kind.value,
-            period_id=entry.period_id,
-            amount=entry.amount,
-            posted_at=entry.posted.split("#", 1)[0],
-            contract_id=entry.contract_id,
-            month=entry.month,
-            reason=entry.reason,
-        )
-
 
 class LedgerOut(Out):
     entries: list[LedgerEntryOut]
     cursor: str | None
 
 
-class QuotaOut(Out):
+class PeriodQuotaOut(Out):
     municipality: str
     quota: int
     funded: int
@@ -147,12 +144,9 @@ class TopupOut(Out):
     expired_kopecks: int
     released_kopecks: int
 
-    @classmethod
-    def of(cls, topup: TopupProgress) -> "TopupOut":
-        return cls(**topup.__dict__)
-
 
 class PeriodOut(Out):
+    # A period (its attributes) with its quotas and the progress of its top-up.
     period_id: str
     starts_on: date
     ends_on: date
@@ -160,22 +154,15 @@ class PeriodOut(Out):
     starts_at_utc: str
     nominal: int
     age_nominals: list[AgeNominalIn]
-    quotas: list[QuotaOut]
+    quotas: list[PeriodQuotaOut]
     topup: TopupOut
 
     @classmethod
-    def of(cls, state: PeriodState) -> "PeriodOut":
-        p = state.period
-        return cls(
-            period_id=p.period_id,
-            starts_on=p.starts_on,
-            ends_on=p.ends_on,
-            timezone=p.timezone,
-            starts_at_utc=p.start_instant().strftime("%Y-%m-%dT%H:%M:%SZ"),
-            nominal=p.nominal,
-            age_nominals=[
-                AgeNominalIn(age_min=b.age_min, age_max=b.age_max, nominal=b.nominal) for b in p.age_nominals
-            ],
-            quotas=[QuotaOut(**q.__dict__) for q in sorted(state.quotas, key=lambda q: q.municipality)],
-            topup=TopupOut.of(progress(state)),
-        )
+    def of(cls, entity: Any) -> Self:
+        state: PeriodState = entity
+        return super().of(Seen(state.period, quotas=state.quotas, topup=state.topup))
+
+
+class RatingOut(Out):
+    average: float | None
+    count: int

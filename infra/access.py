@@ -60,7 +60,7 @@ CALENDAR: Access = {"periods": on(QUERY, indexes=("by_region",))}
 # storage.periods: get_period, segment_state (GetItem), period_state (Query over the period's partition).
 PERIOD_STATE: Access = {"periods": on(GET, QUERY)}
 
-# services.rollover.rollover_certificate -> storage.money.commit_rollovers: read the certificate, then one
+# services.rollover.rollover_certificate -> storage.movements.commit_rollovers: read the certificate, then one
 # transaction: the certificate, its ledger entries, the contracts it ends at the period end, the quota slot and the
 # progress counter (both items of the periods table).
 ROLLOVER: Access = {
@@ -100,7 +100,7 @@ PROVIDER_DECISION: Access = {"providers": on(GET, UPDATE)}
 RECONCILE: Access = {"certificates": on(GET), "ledger": on(QUERY)}
 
 # services.reports: the counters (storage.aggregates.read: BatchGetItem; query: Query on a partition), the children
-# population (PutItem, in one transaction), the quota items of a period (storage.aggregates.quotas: GetItem, Query).
+# population (PutItem, in one transaction), the quota items of a period (storage.periods.quotas: GetItem, Query).
 REPORTS: Access = {"aggregates": on(BATCH_GET, QUERY, PUT), "periods": on(GET, QUERY)}
 
 # Every HTTP route (functions/*.py through functions/edge/http.py), by table.
@@ -116,7 +116,7 @@ HTTP: Access = combine(
     TOPUP_JOB,
     REPORTS,
     {
-        # storage.certificates: issue (PutItem), of_guardian (by_guardian); storage.money: funding, hold, charge,
+        # storage.certificates: issue (PutItem), of_guardian (by_guardian); storage.movements: funding, hold, charge,
         # release and check_usable (ConditionCheckItem) in transactions; TransactGetItems at enrolment (GetItem).
         "certificates": on(GET, PUT, UPDATE, CHECK, indexes=("by_guardian",)),
         # storage.ledger.page: the cabinet's history on by_posted; entries are written in the money transactions.
@@ -136,13 +136,13 @@ HTTP: Access = combine(
             indexes=("catalog_by_municipality", "catalog_by_direction", "catalog_of_region", "by_provider"),
         ),
         # storage.contracts: get, enrolment (PutItem), accept/charge/end (UpdateItem), a parent's and a provider's
-        # lists (by_guardian, by_provider); storage.ratings.contract reads the rated contract.
+        # lists (by_guardian, by_provider); storage.contracts.find reads the rated contract.
         "contracts": on(GET, PUT, UPDATE, indexes=("by_guardian", "by_provider")),
         # storage.ratings: rate (PutItem in a transaction), page (Query on the program's partition).
         "ratings": on(PUT, QUERY),
         # storage.certificates.issue / claim_identity: the child's identity in the registration's (and a merge's)
         # transaction; its old image explains a duplicate. storage.duplicates: a merge reads the duplicate's open
-        # contracts (contracts by_certificate) and moves money with storage.money.add_merge (quota item: periods).
+        # contracts (contracts by_certificate) and moves money with storage.movements.add_merge (quota item: periods).
         "identities": on(UPDATE),
         # storage.objections: filing (PutItem), get, deciding (UpdateItem), the parent's, provider's and operators'
         # lists; storage.objections.charged_at reads the charge's ledger entry (GetItem).
@@ -177,8 +177,9 @@ ADMIN: Access = combine(
 CONTRACT_EXPIRY: Access = combine({"contracts": on(SCAN)}, END_CONTRACT)
 
 
-# functions/jobs/notices.py expiry_notices -> services.notices.send_expiry_notices: a Scan of funded certificates with
-# money left and no notice yet, and the conditional mark set (or given back) on each (storage.notices).
+# functions/jobs/notices.py expiry_notices -> services.expiry_notices.send_expiry_notices: a Scan of funded
+# certificates with money left and no notice yet, and the conditional mark set (or given back) on each
+# (storage.expiry_notices).
 EXPIRY_NOTICES: Access = combine(CALENDAR, {"certificates": on(SCAN, UPDATE)})
 
 # functions/jobs/streams.py aggregates -> services.streams.consume: what the changes need to know (storage.aggregates.

@@ -15,7 +15,8 @@ from datetime import date
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
-from chalicelib.domain.certificate import Balance, CertificateStatus
+from chalicelib.domain.certificate import Certificate, CertificateStatus
+from chalicelib.domain.ids import CertificateId, PeriodId
 
 # Dashes and hyphens that keyboards and phones produce for the one in a double-barrelled name.
 _DASHES = dict.fromkeys(map(ord, "‐‑‒–—―−"), "-")
@@ -31,6 +32,17 @@ def child_identity(region: str, full_name: str, birth_date: date) -> str:
     """The identity key: a SHA-256 of region, birth date and normalised name (no name in the table or its keys)."""
     material = f"{region}\n{birth_date.isoformat()}\n{normalise_for_identity(full_name)}"
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One living certificate per child in the region: the child's ``identity`` (``child_identity``) names it. Holds
+    no name: the digest, the certificate, its municipality (all a duplicate registration is told), and when."""
+
+    identity: str
+    certificate_id: CertificateId
+    municipality: str
+    registered_at: str
 
 
 MERGEABLE = (CertificateStatus.ACCOUNTING, CertificateStatus.FUNDED)
@@ -50,20 +62,14 @@ def check_same_child(duplicate_birth: date, survivor_birth: date) -> None:
         raise errors.MergeRefused("the certificates are of children born on different days: not duplicates")
 
 
-def check_mergeable(
-    duplicate_id: str,
-    duplicate_status: CertificateStatus,
-    survivor_id: str,
-    survivor_status: CertificateStatus,
-    duplicate_available: int,
-) -> None:
+def check_mergeable(duplicate: Certificate, survivor: Certificate) -> None:
     """Both certificates live and neither frozen; money moves only into a funded certificate."""
-    if duplicate_id == survivor_id:
+    if duplicate.certificate_id == survivor.certificate_id:
         raise errors.MergeRefused("a certificate cannot be merged into itself")
-    for name, status in (("duplicate", duplicate_status), ("surviving certificate", survivor_status)):
+    for name, status in (("duplicate", duplicate.status), ("surviving certificate", survivor.status)):
         if status not in MERGEABLE:
             raise errors.MergeRefused(f"the {name} is {status.value}: only accounting or funded certificates merge")
-    if duplicate_available > 0 and survivor_status is not CertificateStatus.FUNDED:
+    if duplicate.balance.available > 0 and survivor.status is not CertificateStatus.FUNDED:
         raise errors.MergeRefused(
             "the duplicate carries money and the surviving certificate is not funded: merge the other way round"
         )
@@ -77,13 +83,13 @@ class MergePlan:
     transfer pair; ``returns_quota_slot`` when the duplicate was funded: it no longer counts against the quota (I7).
     """
 
-    duplicate_id: str
+    duplicate_id: CertificateId
     duplicate_version: int
     duplicate_status: CertificateStatus
     duplicate_municipality: str
-    survivor_id: str
+    survivor_id: CertificateId
     survivor_status: CertificateStatus
-    period_id: str | None
+    period_id: PeriodId | None
     amount: int
 
     @property
@@ -91,31 +97,22 @@ class MergePlan:
         return self.duplicate_status is CertificateStatus.FUNDED and self.period_id is not None
 
 
-def plan_merge(
-    duplicate_id: str,
-    duplicate_version: int,
-    duplicate_status: CertificateStatus,
-    duplicate_municipality: str,
-    duplicate_period: str | None,
-    duplicate_balance: Balance,
-    survivor_id: str,
-    survivor_status: CertificateStatus,
-    survivor_period: str | None,
-) -> MergePlan:
-    """What a merge moves; refuses what it must not (held money, periods apart, a frozen or closed side)."""
-    check_mergeable(duplicate_id, duplicate_status, survivor_id, survivor_status, duplicate_balance.available)
-    if duplicate_balance.held:
+def plan_merge(duplicate: Certificate, survivor: Certificate) -> MergePlan:
+    """What merging ``duplicate`` into ``survivor`` (both as read, in their current period) moves; refuses what it
+    must not (held money, periods apart, a frozen or closed side)."""
+    check_mergeable(duplicate, survivor)
+    if duplicate.balance.held:
         raise errors.MergeRefused("the duplicate still holds money for a contract: end its contracts first")
-    funded = duplicate_status is CertificateStatus.FUNDED
-    if funded and duplicate_balance.available and survivor_period != duplicate_period:
+    funded = duplicate.status is CertificateStatus.FUNDED
+    if funded and duplicate.balance.available and survivor.period_id != duplicate.period_id:
         raise errors.MergeRefused("the two certificates are in different periods; read them again")
     return MergePlan(
-        duplicate_id=duplicate_id,
-        duplicate_version=duplicate_version,
-        duplicate_status=duplicate_status,
-        duplicate_municipality=duplicate_municipality,
-        survivor_id=survivor_id,
-        survivor_status=survivor_status,
-        period_id=duplicate_period if funded else None,
-        amount=duplicate_balance.available if funded else 0,
+        duplicate_id=duplicate.certificate_id,
+        duplicate_version=duplicate.version,
+        duplicate_status=duplicate.status,
+        duplicate_municipality=duplicate.municipality,
+        survivor_id=survivor.certificate_id,
+        survivor_status=survivor.status,
+        period_id=duplicate.period_id if funded else None,
+        amount=duplicate.balance.available if funded else 0,
     )

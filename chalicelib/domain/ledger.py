@@ -23,10 +23,13 @@ services) compares the two.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import count
 
 from chalicelib.domain.certificate import Balance
+from chalicelib.domain.ids import CertificateId, ContractId, PeriodId
 
 
 class EntryKind(str, enum.Enum):
@@ -74,19 +77,47 @@ def transfer_in_key(from_certificate: str, period_id: str) -> str:
     return f"transfer_in#{from_certificate}#{period_id}"
 
 
+def utc_stamp(now: datetime) -> str:
+    """An instant as the service writes it everywhere: UTC ISO-8601 with microseconds, e.g. 2027-03-10T01:02:03.000004Z
+    (sorts as it happened)."""
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_stamp(stamp: str) -> datetime:
+    """The instant of a ``utc_stamp`` (or of a ledger entry's ``posted``, its sequence suffix dropped)."""
+    return datetime.strptime(stamp.split("#", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+class Posting:
+    """Sortable ``posted`` values for the entries of one transaction: the instant, then their order in it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.stamp = utc_stamp(now)
+        self._seq: Iterator[int] = count()
+
+    def next(self) -> str:
+        return f"{self.stamp}#{next(self._seq):03d}"
+
+
 @dataclass(frozen=True)
 class LedgerEntry:
-    """One movement of a certificate's money; never updated, never deleted."""
+    """One movement of a certificate's money; never updated, never deleted. ``actor`` is who moved it."""
 
-    certificate_id: str
+    certificate_id: CertificateId
     entry_key: str
     kind: EntryKind
-    period_id: str
+    period_id: PeriodId
     amount: int
     posted: str  # UTC ISO-8601 with microseconds and a sequence suffix: sorts in posting order
-    contract_id: str | None = None
+    contract_id: ContractId | None = None
     month: str | None = None
     reason: str | None = None
+    actor: str | None = None
+
+    @property
+    def posted_at(self) -> str:
+        """When it was posted, without the order inside its transaction."""
+        return self.posted.split("#", 1)[0]
 
 
 # How each kind moves the balance fields: (field, sign) pairs.

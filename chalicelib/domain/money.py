@@ -25,3 +25,10 @@ def prorate(amount: int, numerator: int, denominator: int) -> Kopecks:
     if denominator <= 0 or not 0 <= numerator <= denominator:
         raise ValueError("pro rata needs 0 <= numerator <= denominator and denominator > 0")
     return Kopecks(amount * numerator // denominator)
+
+
+def roubles(kopecks: int) -> str:
+    """Kopecks as roubles for people, e.g. ``-123456`` -> ``"-1234.56"`` (exact: integer arithmetic, no float)."""
+    sign = "-" if kopecks < 0 else ""
+    whole, part = divmod(abs(kopecks), 100)
+    return f"{sign}{whole}.{part:02d}"

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.domain import errors
 from chalicelib.domain.certificate import CertificateStatus
+from chalicelib.domain.ids import CertificateId, ContractId, PeriodId, ProviderId
 from chalicelib.domain.ledger import EntryKind
 
 _OBJECTION_ID = re.compile(r"^(\d{10}-[0-9a-f]{12})-(\d{4}-\d{2})$")
@@ -32,13 +33,15 @@ class ObjectionStatus(str, enum.Enum):
     REJECTED = "rejected"  # the charge stands
 
 
-class Decision(str, enum.Enum):
+class ObjectionDecision(str, enum.Enum):
+    """What an operator decides about an objection."""
+
     UPHOLD = "uphold"
     REJECT = "reject"
 
     @property
     def outcome(self) -> ObjectionStatus:
-        return ObjectionStatus.UPHELD if self is Decision.UPHOLD else ObjectionStatus.REJECTED
+        return ObjectionStatus.UPHELD if self is ObjectionDecision.UPHOLD else ObjectionStatus.REJECTED
 
 
 def objection_id(contract_id: str, month: str) -> str:
@@ -67,6 +70,33 @@ def check_window(charged_at: datetime, now: datetime, window_days: int) -> None:
     """A charge may be objected to for ``window_days`` after it was made."""
     if now > charged_at + timedelta(days=window_days):
         raise errors.ObjectionWindowClosed(f"a charge may be objected to within {window_days} days of it")
+
+
+@dataclass(frozen=True)
+class Objection:
+    """A parent's objection to one month's charge of a contract: what was charged (copied from the contract and its
+    ledger entry when filed), why, and how an operator decided. ``municipality`` is the contract's: its operators
+    decide. ``returned_to``: where an upheld charge's money went, ``available`` or ``expired``."""
+
+    objection_id: str
+    contract_id: ContractId
+    certificate_id: CertificateId
+    month: str
+    amount: int
+    period_id: PeriodId
+    provider_id: ProviderId
+    program_id: str
+    program_title: str
+    municipality: str
+    guardian_sub: str
+    status: ObjectionStatus
+    reason: str
+    filed_at: str
+    charged_at: str
+    decided_at: str | None = None
+    decided_by: str | None = None
+    decision_reason: str | None = None
+    returned_to: str | None = None
 
 
 class BalanceEffect(str, enum.Enum):

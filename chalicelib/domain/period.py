@@ -8,11 +8,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain import errors
 from chalicelib.domain.certificate import MAX_AGE, age_on, valid_until
+from chalicelib.domain.ids import PeriodId
 from chalicelib.domain.money import Kopecks, prorate
+from chalicelib.domain.reports import share
 
 PERIOD_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,31}$")
 MUNICIPALITY = re.compile(r"^[a-z][a-z0-9_-]{1,47}$")
@@ -74,15 +77,23 @@ class AgeNominal:
 
 @dataclass(frozen=True)
 class Period:
-    """A funding period with its yearly nominal and the quota of funded certificates per municipality."""
+    """A funding period with its yearly nominal and the quota of funded certificates per municipality.
 
-    period_id: str
+    ``region``, ``topup_segments`` (how many parallel scan segments its top-up runs in), ``opened_at`` and
+    ``opened_by`` are set when an operator opens it (services.periods.open_period).
+    """
+
+    period_id: PeriodId
     starts_on: date
     ends_on: date
     nominal: int
     quotas: dict[str, int]
     timezone: str
     age_nominals: tuple[AgeNominal, ...] = field(default=())
+    region: str = ""
+    topup_segments: int = 0
+    opened_at: str | None = None
+    opened_by: str | None = None
 
     def validate(self) -> None:
         if not PERIOD_ID.match(self.period_id):
@@ -124,6 +135,11 @@ class Period:
         local = datetime.combine(self.starts_on, time.min, tzinfo=ZoneInfo(self.timezone))
         return local.astimezone(UTC)
 
+    @property
+    def starts_at_utc(self) -> str:
+        """``start_instant`` as ISO text to the second, e.g. ``2026-12-31T12:00:00Z``."""
+        return self.start_instant().strftime("%Y-%m-%dT%H:%M:%SZ")
+
     def nominal_for_age(self, age: int) -> int:
         for band in self.age_nominals:
             if band.age_min <= age <= band.age_max:
@@ -155,3 +171,112 @@ def current_period(periods: list[Period], today: date) -> Period | None:
     """The latest period that has started by ``today`` (it may have ended if no next one is open yet)."""
     started = [p for p in periods if p.starts_on <= today]
     return max(started, key=lambda p: p.starts_on) if started else None
+
+
+# --- the quota and the top-up's progress -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quota:
+    """How many certificates of a municipality may be funded in a period (I7), and how many are.
+
+    ``funded`` and ``remaining`` move together, in the very transaction that funds (or rolls over) a certificate.
+    """
+
+    period_id: PeriodId
+    municipality: str
+    quota: int
+    remaining: int
+    funded: int = 0
+
+    @property
+    def share_used(self) -> float | None:
+        """``funded / quota`` to 4 places; None for a quota of 0."""
+        return share(self.funded, self.quota)
+
+
+# The top-up's progress counters of a period: one per parallel scan segment, one for the rollovers on first touch.
+TOUCH_RECORD = "topup#touch"
+
+
+def segment_record(segment: int) -> str:
+    return f"topup#{segment:03d}"
+
+
+@dataclass(frozen=True)
+class TopupSegment:
+    """The progress counter ``record`` of a period's top-up: one scan segment's (``topup#003``) or the certificates
+    rolled over on their first touch (``topup#touch``). Counters are added in the same transaction as the money they
+    count, so they are exact after any crash; ``cursor`` is where the segment's scan goes on (None: from the start,
+    or, once ``done``, nowhere)."""
+
+    period_id: PeriodId
+    record: str
+    cursor: dict[str, Any] | None = None
+    done: bool = False
+    certificates: int = 0
+    over_quota: int = 0
+    aged_out: int = 0
+    credited_kopecks: int = 0
+    expired_kopecks: int = 0
+    released_kopecks: int = 0
+    pages: int = 0
+    updated_at: str | None = None
+
+    @property
+    def segment(self) -> int | None:
+        """The scan segment it counts; None for the rollovers on first touch."""
+        return None if self.record == TOUCH_RECORD else int(self.record.split("#", 1)[1])
+
+    @property
+    def rolled(self) -> int:
+        return self.certificates + self.over_quota + self.aged_out
+
+
+@dataclass(frozen=True)
+class TopupProgress:
+    """A period's top-up as operators follow it: its status and what it moved so far."""
+
+    status: str  # "not_started" | "running" | "done"
+    segments: int
+    segments_done: int
+    certificates_credited: int
+    certificates_over_quota: int
+    certificates_aged_out: int
+    rolled_on_touch: int
+    credited_kopecks: int
+    expired_kopecks: int
+    released_kopecks: int
+
+
+@dataclass(frozen=True)
+class PeriodState:
+    """A period with its quotas (by municipality) and the progress of its top-up."""
+
+    period: Period
+    quotas: tuple[Quota, ...]
+    segments: tuple[TopupSegment, ...]
+
+    @property
+    def topup(self) -> TopupProgress:
+        scanned = [s for s in self.segments if s.segment is not None]
+        done = sum(1 for s in scanned if s.done)
+        touch = next((s for s in self.segments if s.segment is None), None)
+        status = "done" if done == self.period.topup_segments else ("running" if scanned else "not_started")
+        return TopupProgress(
+            status=status,
+            segments=self.period.topup_segments,
+            segments_done=done,
+            certificates_credited=sum(s.certificates for s in self.segments),
+            certificates_over_quota=sum(s.over_quota for s in self.segments),
+            certificates_aged_out=sum(s.aged_out for s in self.segments),
+            rolled_on_touch=touch.rolled if touch else 0,
+            credited_kopecks=sum(s.credited_kopecks for s in self.segments),
+            expired_kopecks=sum(s.expired_kopecks for s in self.segments),
+            released_kopecks=sum(s.released_kopecks for s in self.segments),
+        )
+
+    @property
+    def topup_complete(self) -> bool:
+        scanned = [s for s in self.segments if s.segment is not None]
+        return len(scanned) == self.period.topup_segments and all(s.done for s in scanned)

@@ -17,10 +17,13 @@ Ratings (1-5, once per contract) are summed on the program and on its provider.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
+from chalicelib.domain.contract import Contract
+from chalicelib.domain.ids import PeriodId, ProviderId
 from chalicelib.domain.period import MUNICIPALITY, Month, Period
 
 AGE_MIN = 5
@@ -167,6 +170,10 @@ def program_months(period: Period, months: list[str] | None) -> list[str]:
     return [str(m) for m in parsed]
 
 
+# The program's free texts, with their longest lengths: trimmed and checked (clean_text) wherever they are given.
+TEXTS = {"title": TITLE_MAX, "description": DESCRIPTION_MAX, "address": ADDRESS_MAX, "schedule": SCHEDULE_MAX}
+
+
 @dataclass(frozen=True)
 class ProgramDraft:
     """A program as its provider describes it, before it is stored."""
@@ -187,18 +194,10 @@ class ProgramDraft:
         check_price(self.price_per_month)
         check_capacity(self.capacity)
         check_municipality(self.municipality)
-        return ProgramDraft(
-            title=clean_text(self.title, "title", TITLE_MAX),
-            description=clean_text(self.description, "description", DESCRIPTION_MAX),
-            direction=self.direction,
-            age_min=self.age_min,
-            age_max=self.age_max,
-            municipality=self.municipality,
-            address=clean_text(self.address, "address", ADDRESS_MAX),
-            schedule=clean_text(self.schedule, "schedule", SCHEDULE_MAX),
-            price_per_month=self.price_per_month,
-            capacity=self.capacity,
-        )
+        cleaned: dict[str, Any] = {
+            name: clean_text(getattr(self, name), name, longest) for name, longest in TEXTS.items()
+        }
+        return replace(self, **cleaned)
 
 
 @dataclass(frozen=True)
@@ -228,17 +227,9 @@ class ProgramChanges:
             check_price(self.price_per_month)
         if self.capacity is not None:
             check_capacity(self.capacity)
-        return ProgramChanges(
-            title=None if self.title is None else clean_text(self.title, "title", TITLE_MAX),
-            description=None
-            if self.description is None
-            else clean_text(self.description, "description", DESCRIPTION_MAX),
-            address=None if self.address is None else clean_text(self.address, "address", ADDRESS_MAX),
-            schedule=None if self.schedule is None else clean_text(self.schedule, "schedule", SCHEDULE_MAX),
-            price_per_month=self.price_per_month,
-            capacity=self.capacity,
-            months=self.months,
-        )
+        given = {name: getattr(self, name) for name in TEXTS if getattr(self, name) is not None}
+        cleaned: dict[str, Any] = {name: clean_text(text, name, TEXTS[name]) for name, text in given.items()}
+        return replace(self, **cleaned)
 
 
 # --- ratings ---------------------------------------------------------------------------------------------------------
@@ -256,6 +247,53 @@ class RatingSummary:
         return round(self.total / self.count, 2) if self.count else None
 
 
+# --- the program ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Program:
+    """A provider's program in a period: what it teaches, to whom, where and when, the months it runs at its
+    monthly price (kopecks; 0 is free), its seats (``seats_taken <= capacity``, I6) and its status.
+
+    ``search_text`` is what the catalog's text search reads (domain.search); ``rating`` sums the parents' scores;
+    ``version`` is bumped by every change; ``status_changed_*`` say who moved it to its status, and when.
+    """
+
+    program_id: str
+    provider_id: ProviderId
+    provider_name: str
+    title: str
+    description: str
+    direction: Direction
+    age_min: int
+    age_max: int
+    municipality: str
+    address: str
+    schedule: str
+    period_id: PeriodId
+    months: list[str]
+    price_per_month: int
+    capacity: int
+    status: ProgramStatus
+    created_at: str
+    updated_at: str
+    search_text: str = field(default=" ", repr=False)
+    seats_taken: int = 0
+    rating: RatingSummary = field(default_factory=RatingSummary)
+    version: int = 0
+    status_changed_at: str | None = None
+    status_changed_by: str | None = None
+
+    @property
+    def free_seats(self) -> int:
+        return max(self.capacity - self.seats_taken, 0)
+
+    @property
+    def listed(self) -> bool:
+        """In the catalog (its catalog index keys are set)."""
+        return self.status in LISTED
+
+
 def check_rating(score: int, comment: str | None) -> str | None:
     """The comment as stored (trimmed, None when blank)."""
     if isinstance(score, bool) or not SCORE_MIN <= score <= SCORE_MAX:
@@ -266,16 +304,24 @@ def check_rating(score: int, comment: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
-class RatedContract:
-    """What a rating needs to know of the contract it is made under."""
+class Rating:
+    """A parent's rating of a program, once per contract. ``guardian_sub`` is kept for audit and never shown."""
 
-    guardian_sub: str
     program_id: str
-    provider_id: str
-    accepted_at: str | None
+    contract_id: str
+    provider_id: ProviderId
+    score: int
+    rated_at: str
+    guardian_sub: str
+    comment: str | None = None
+
+    @property
+    def rated_on(self) -> str:
+        """The day it was rated (what is shown: never the instant, never who)."""
+        return self.rated_at[:10]
 
 
-def eligible_contract(actor: Principal, program_id: str, contract: RatedContract | None) -> RatedContract:
+def eligible_contract(actor: Principal, program_id: str, contract: Contract | None) -> Contract:
     """A parent rates a program under a contract of their own with it that the provider accepted at some time
     (active now, or ended or cancelled after acceptance). Anything else looks the same: not eligible."""
     actor.require(Role.PARENT)

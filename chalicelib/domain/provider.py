@@ -13,10 +13,12 @@ from __future__ import annotations
 import enum
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chalicelib.domain import errors
+from chalicelib.domain.ids import ProviderId
 from chalicelib.domain.period import MUNICIPALITY
+from chalicelib.domain.program import RatingSummary
 
 _INN10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 _INN11 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
@@ -137,6 +139,22 @@ class Application:
             contacts=self.contacts.normalised(),
         )
 
+    def provider(self, owner_sub: str, applied_at: str) -> Provider:
+        """The registry's entry for this application, as applied (under its ИНН)."""
+        return Provider(
+            provider_id=ProviderId(self.inn),
+            kind=self.kind,
+            name=self.name,
+            inn=self.inn,
+            ogrn=self.ogrn,
+            licence=self.licence,
+            municipality=self.municipality,
+            contacts=self.contacts,
+            owner_sub=owner_sub,
+            status=ProviderStatus.APPLIED,
+            applied_at=applied_at,
+        )
+
 
 # --- decisions -----------------------------------------------------------------------------------------------------
 
@@ -154,7 +172,7 @@ def check_transition(current: ProviderStatus, target: ProviderStatus) -> None:
         raise errors.InvalidTransition(f"a provider that is {current.value} cannot become {target.value}")
 
 
-class Decision(str, enum.Enum):
+class ProviderDecision(str, enum.Enum):
     """What an operator decides about a provider."""
 
     APPROVE = "approve"  # an application enters the registry
@@ -164,17 +182,19 @@ class Decision(str, enum.Enum):
 
 
 # Each decision is one transition of TRANSITIONS: approving is for applications, reinstating for suspensions.
-MOVES: dict[Decision, tuple[ProviderStatus, ProviderStatus]] = {
-    Decision.APPROVE: (ProviderStatus.APPLIED, ProviderStatus.APPROVED),
-    Decision.REJECT: (ProviderStatus.APPLIED, ProviderStatus.REJECTED),
-    Decision.SUSPEND: (ProviderStatus.APPROVED, ProviderStatus.SUSPENDED),
-    Decision.REINSTATE: (ProviderStatus.SUSPENDED, ProviderStatus.APPROVED),
+MOVES: dict[ProviderDecision, tuple[ProviderStatus, ProviderStatus]] = {
+    ProviderDecision.APPROVE: (ProviderStatus.APPLIED, ProviderStatus.APPROVED),
+    ProviderDecision.REJECT: (ProviderStatus.APPLIED, ProviderStatus.REJECTED),
+    ProviderDecision.SUSPEND: (ProviderStatus.APPROVED, ProviderStatus.SUSPENDED),
+    ProviderDecision.REINSTATE: (ProviderStatus.SUSPENDED, ProviderStatus.APPROVED),
 }
-NEEDS_REASON = frozenset({Decision.REJECT, Decision.SUSPEND})
+NEEDS_REASON = frozenset({ProviderDecision.REJECT, ProviderDecision.SUSPEND})
 MAX_REASON = 1000
 
 
-def decide(current: ProviderStatus, decision: Decision, reason: str | None) -> tuple[ProviderStatus, str | None]:
+def decide(
+    current: ProviderStatus, decision: ProviderDecision, reason: str | None
+) -> tuple[ProviderStatus, str | None]:
     """The status ``decision`` leads to from ``current``, and the reason to record (normalised, or None)."""
     text = " ".join(reason.split()) if reason else ""
     if decision in NEEDS_REASON and not text:
@@ -188,10 +208,50 @@ def decide(current: ProviderStatus, decision: Decision, reason: str | None) -> t
     return target, text or None
 
 
-def _done(decision: Decision) -> str:
+def _done(decision: ProviderDecision) -> str:
     return {"approve": "approved", "reject": "rejected", "suspend": "suspended", "reinstate": "reinstated"}[
         decision.value
     ]
+
+
+# --- the registry's entry ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Document:
+    """A confirmed upload: what the registry knows of a file in the documents bucket."""
+
+    document_id: str
+    kind: DocumentKind
+    key: str
+    sha256: str
+    size: int
+    content_type: str
+    uploaded_at: str
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A provider's entry in the registry, under its ИНН: its details, who applied, the operators' decision, the
+    confirmed documents and the sum of its programs' ratings."""
+
+    provider_id: ProviderId
+    kind: ProviderKind
+    name: str
+    inn: str
+    ogrn: str
+    licence: str
+    municipality: str
+    contacts: Contacts
+    owner_sub: str
+    status: ProviderStatus
+    applied_at: str
+    reason: str | None = None
+    decided_at: str | None = None
+    decided_by: str | None = None
+    documents: dict[str, Document] = field(default_factory=dict)
+    rating: RatingSummary = field(default_factory=RatingSummary)
+    version: int = 0
 
 
 def refuse_unless_approved(status: ProviderStatus) -> None:

@@ -14,7 +14,8 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import date
 
-from chalicelib.domain.certificate import Balance, CertificateStatus, valid_until
+from chalicelib.domain.certificate import Certificate, CertificateStatus, valid_until
+from chalicelib.domain.ids import CertificateId, ContractId, PeriodId
 from chalicelib.domain.period import Period
 
 
@@ -25,29 +26,14 @@ class RolloverOutcome(str, enum.Enum):
 
 
 @dataclass(frozen=True)
-class CertificateSnapshot:
-    """What the plan needs to know of a certificate, as read (with its version for the optimistic check)."""
-
-    certificate_id: str
-    status: CertificateStatus
-    municipality: str
-    birth_date: date
-    period_id: str | None
-    period_starts_on: date | None
-    balance: Balance
-    open_holds: dict[str, int]
-    version: int
-
-
-@dataclass(frozen=True)
 class RolloverPlan:
-    certificate_id: str
+    certificate_id: CertificateId
     municipality: str
-    from_period: str | None
-    to_period: str
+    from_period: PeriodId | None
+    to_period: PeriodId
     to_period_starts_on: date
     expected_version: int
-    releases: tuple[tuple[str, int], ...]
+    releases: tuple[tuple[ContractId, int], ...]
     expire_amount: int
     credit_amount: int
     outcome: RolloverOutcome
@@ -74,28 +60,30 @@ class RolloverPlan:
         return len(self.releases) + (self.expire_amount > 0) + (self.credit_amount > 0)
 
 
-def needs_rollover(snapshot: CertificateSnapshot, period: Period) -> bool:
+def needs_rollover(certificate: Certificate, period: Period) -> bool:
     """A funded certificate still on an earlier period (never a later one: periods only move forward)."""
-    if snapshot.status is not CertificateStatus.FUNDED or snapshot.period_id == period.period_id:
+    if certificate.status is not CertificateStatus.FUNDED or certificate.period_id == period.period_id:
         return False
-    return snapshot.period_starts_on is None or snapshot.period_starts_on < period.starts_on
+    return certificate.period_starts_on is None or certificate.period_starts_on < period.starts_on
 
 
-def plan_rollover(snapshot: CertificateSnapshot, period: Period) -> RolloverPlan | None:
-    """What moving ``snapshot`` into ``period`` takes; None when there is nothing to do."""
-    if not needs_rollover(snapshot, period):
+def plan_rollover(certificate: Certificate, period: Period) -> RolloverPlan | None:
+    """What moving ``certificate`` (as read, with its version) into ``period`` takes; None when there is nothing
+    to do."""
+    if not needs_rollover(certificate, period):
         return None
-    releases = tuple((contract, amount) for contract, amount in sorted(snapshot.open_holds.items()) if amount > 0)
-    expire_amount = snapshot.balance.available + sum(amount for _, amount in releases)
-    aged_out = valid_until(snapshot.birth_date) <= period.starts_on
-    credit = 0 if aged_out else period.entitlement(snapshot.birth_date, period.starts_on)
+    holds = sorted(certificate.open_holds.items())
+    releases = tuple((ContractId(contract), amount) for contract, amount in holds if amount > 0)
+    expire_amount = certificate.balance.available + sum(amount for _, amount in releases)
+    aged_out = valid_until(certificate.birth_date) <= period.starts_on
+    credit = 0 if aged_out else period.entitlement(certificate.birth_date, period.starts_on)
     return RolloverPlan(
-        certificate_id=snapshot.certificate_id,
-        municipality=snapshot.municipality,
-        from_period=snapshot.period_id,
+        certificate_id=certificate.certificate_id,
+        municipality=certificate.municipality,
+        from_period=certificate.period_id,
         to_period=period.period_id,
         to_period_starts_on=period.starts_on,
-        expected_version=snapshot.version,
+        expected_version=certificate.version,
         releases=releases,
         expire_amount=expire_amount,
         credit_amount=credit,

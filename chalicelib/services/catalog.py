@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 from chalicelib.domain import errors
 from chalicelib.domain.certificate import MAX_AGE, MIN_AGE
-from chalicelib.domain.program import Direction, check_municipality
+from chalicelib.domain.program import Direction, Program, check_municipality
 from chalicelib.domain.search import query_terms
 from chalicelib.platform import cursor
 from chalicelib.services.context import Context
 from chalicelib.storage import programs as store
-from chalicelib.storage.programs import CatalogFilters, CatalogItem
+from chalicelib.storage.programs import CatalogFilters
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 50
@@ -40,7 +40,7 @@ class CatalogQuery:
 class CatalogResult:
     """``cursor`` is None on the last page. ``queries`` and ``evaluated`` are what the page cost DynamoDB."""
 
-    items: list[CatalogItem]
+    items: list[Program]
     cursor: str | None
     queries: int
     evaluated: int

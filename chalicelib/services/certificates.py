@@ -11,26 +11,29 @@ from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.certificate import (
     Balance,
+    Certificate,
     CertificateStatus,
     check_registrable,
+    issue_certificate,
+    new_certificate_number,
     refuse_money_movement,
     require_certificate_number,
     valid_until,
 )
 from chalicelib.domain.duplicates import child_identity
-from chalicelib.domain.ledger import LedgerEntry, replay
-from chalicelib.domain.period import MUNICIPALITY, Period
+from chalicelib.domain.ledger import LedgerEntry, replay, utc_stamp
+from chalicelib.domain.movements import Funding
+from chalicelib.domain.period import MUNICIPALITY, TOUCH_RECORD, Period
 from chalicelib.domain.rollover import needs_rollover
 from chalicelib.services.context import Context
 from chalicelib.services.rollover import rollover_certificate
 from chalicelib.storage import certificates as store
 from chalicelib.storage import ledger as ledger_store
-from chalicelib.storage import money
-from chalicelib.storage import periods as period_store
-from chalicelib.storage.certificates import Certificate
-from chalicelib.storage.transactions import backoff
+from chalicelib.storage import movements
+from chalicelib.storage.pages import Page
+from chalicelib.storage.retry import Backoff, retry
 
-FUNDING_ATTEMPTS = 5
+FUNDING_BACKOFF = Backoff(5)
 _NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+)*$")
 
 
@@ -74,9 +77,9 @@ def ensure_current(ctx: Context, certificate: Certificate) -> Certificate:
     """No certificate is seen or used in a stale period: once a period has begun, a funded certificate still on
     the old one is rolled over now, under the same ledger keys as the top-up job (whichever comes first wins)."""
     period = ctx.current_period()
-    if period is None or not needs_rollover(certificate.snapshot, period):
+    if period is None or not needs_rollover(certificate, period):
         return certificate
-    counter = money.ProgressCounter(period.period_id, period_store.TOUCH_RECORD)
+    counter = movements.ProgressCounter(period.period_id, TOUCH_RECORD)
     rollover_certificate(ctx, certificate.certificate_id, period, counter)
     return store.get(certificate.certificate_id)
 
@@ -93,7 +96,10 @@ def register_child(ctx: Context, actor: Principal, full_name: str, birth_date: d
     check_registrable(birth_date, ctx.today())
     # One living certificate per child in the region (409 duplicate_child naming only its municipality).
     identity = child_identity(ctx.settings.region_code, name, birth_date)
-    return store.issue(actor.sub, municipality, name, birth_date, money.utc_stamp(ctx.now()), identity)
+    certificate = issue_certificate(
+        new_certificate_number(), actor.sub, municipality, name, birth_date, utc_stamp(ctx.now())
+    )
+    return store.issue(certificate, identity)
 
 
 def list_children(ctx: Context, actor: Principal) -> list[Certificate]:
@@ -114,40 +120,38 @@ def view(ctx: Context, actor: Principal, certificate_id: str) -> Certificate:
 def fund(ctx: Context, actor: Principal, certificate_id: str) -> Certificate:
     """Makes the certificate funded in the running period if the municipality's quota allows (I7); mid-period it
     gets the nominal pro rata for the months left. Funding a funded certificate again changes nothing."""
-    certificate = _own(actor, certificate_id)
-    for attempt in range(FUNDING_ATTEMPTS):
-        certificate = ensure_current(ctx, certificate)
+    first = _own(actor, certificate_id)
+
+    def attempt(n: int) -> Certificate:
+        """From the certificate as read (again, after a write that met a change)."""
+        certificate = ensure_current(ctx, first if n == 0 else store.get(first.certificate_id))
         if certificate.status is CertificateStatus.FUNDED:
             return certificate
         if certificate.status is not CertificateStatus.ACCOUNTING:
             refuse_money_movement(certificate.status)
         period = _running_period(ctx)
         amount = _entitlement(ctx, certificate, period)
-        try:
-            money.commit_funding(
-                certificate.certificate_id,
-                certificate.version,
-                certificate.municipality,
-                period.period_id,
-                period.starts_on,
-                amount,
-                ctx.now(),
-                actor.sub,
-            )
-            # The write succeeded under the version read: the new state is known without reading it again.
-            return replace(
-                certificate,
-                status=CertificateStatus.FUNDED,
-                period_id=period.period_id,
-                period_starts_on=period.starts_on,
-                balance=Balance(credited=amount, available=amount),
-                open_holds={},
-                version=certificate.version + 1,
-            )
-        except errors.ConcurrentUpdate:
-            backoff(attempt)
-            certificate = store.get(certificate.certificate_id)
-    raise errors.ConcurrentUpdate("the certificate kept changing; retry")
+        funding = Funding(
+            certificate_id=certificate.certificate_id,
+            expected_version=certificate.version,
+            municipality=certificate.municipality,
+            period_id=period.period_id,
+            period_starts_on=period.starts_on,
+            amount=amount,
+        )
+        movements.commit_funding(funding, now=ctx.now(), actor=actor.sub)
+        # The write succeeded under the version read: the new state is known without reading it again.
+        return replace(
+            certificate,
+            status=CertificateStatus.FUNDED,
+            period_id=period.period_id,
+            period_starts_on=period.starts_on,
+            balance=Balance(credited=amount, available=amount),
+            open_holds={},
+            version=certificate.version + 1,
+        )
+
+    return retry(attempt, FUNDING_BACKOFF, on=errors.ConcurrentUpdate, gave_up="the certificate kept changing; retry")
 
 
 def _running_period(ctx: Context) -> Period:
@@ -193,19 +197,13 @@ def _operated(actor: Principal, certificate_id: str) -> Certificate:
     return certificate
 
 
-@dataclass(frozen=True)
-class LedgerPage:
-    entries: list[LedgerEntry]
-    next_key: dict[str, object] | None
-
-
 def ledger(
     ctx: Context, actor: Principal, certificate_id: str, limit: int, after: dict[str, object] | None
-) -> LedgerPage:
+) -> Page[LedgerEntry]:
     """The certificate's movements, newest first."""
     view(ctx, actor, certificate_id)
     entries, next_key = ledger_store.page(certificate_id, limit, after)
-    return LedgerPage(entries, next_key)
+    return Page(entries, next_key)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from chalicelib.platform.clock import Clock
 from chalicelib.platform.config import Settings
 from chalicelib.platform.scheduling import NoScheduler, TopupScheduler, scheduler_for
 from chalicelib.storage import periods as period_store
+from chalicelib.storage.models import bind_tables
 
 
 @dataclass
@@ -52,6 +53,12 @@ class Context:
     def create(cls, settings: Settings, clock: Clock, scheduler: TopupScheduler | None = None) -> Context:
         calendar = PeriodCalendar(settings.region_code, settings.period_cache_seconds)
         return cls(settings, clock, calendar, scheduler if scheduler is not None else scheduler_for(settings))
+
+    @classmethod
+    def for_stage(cls, settings: Settings, clock: Clock) -> Context:
+        """A function's context: the tables bound to the stage's names first (``{table_prefix}{table}``)."""
+        bind_tables(settings.table_prefix)
+        return cls.create(settings, clock)
 
     def now(self) -> datetime:
         return self.clock.now()

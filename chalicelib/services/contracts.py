@@ -9,28 +9,31 @@ from typing import Any
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
-from chalicelib.domain.certificate import CertificateStatus, refuse_money_movement
+from chalicelib.domain.certificate import Certificate, CertificateStatus, refuse_money_movement
 from chalicelib.domain.contract import (
     OPEN,
+    Contract,
+    ContractFilters,
     ContractStatus,
     certificate_of,
     check_charge_request,
     enrolment_terms,
-    months_to_charge,
     new_contract_id,
+    require_contract_id,
 )
+from chalicelib.domain.ids import ProviderId
+from chalicelib.domain.ledger import utc_stamp
+from chalicelib.domain.movements import Charge
 from chalicelib.domain.period import Month, Period
 from chalicelib.platform import notifications
 from chalicelib.platform.notifications import Notice, Notifier
 from chalicelib.services.certificates import ensure_current
 from chalicelib.services.context import Context
 from chalicelib.storage import contracts as store
-from chalicelib.storage import money
-from chalicelib.storage.certificates import Certificate
-from chalicelib.storage.contracts import Contract
-from chalicelib.storage.transactions import backoff
+from chalicelib.storage.pages import Page
+from chalicelib.storage.retry import Backoff, retry
 
-END_ATTEMPTS = 5
+END_BACKOFF = Backoff(5)
 
 
 def enrol(ctx: Context, actor: Principal, certificate_id: str, program_id: str, request_key: str) -> Contract:
@@ -49,20 +52,14 @@ def enrol(ctx: Context, actor: Principal, certificate_id: str, program_id: str, 
     certificate = ensure_current(ctx, certificate)
     if certificate.status not in (CertificateStatus.FUNDED, CertificateStatus.ACCOUNTING):
         refuse_money_movement(certificate.status)
-    price = int(program.price_per_month)
+    price = program.price_per_month
     if certificate.status is CertificateStatus.ACCOUNTING and price > 0:
         raise errors.NotFunded("an accounting certificate may enrol only in free programs")
     period = _program_period(ctx, program.period_id, certificate)
     terms = enrolment_terms(
-        ctx.today(),
-        period,
-        list(program.months),
-        price,
-        int(program.age_min),
-        int(program.age_max),
-        certificate.birth_date,
+        ctx.today(), period, program.months, price, program.age_min, program.age_max, certificate.birth_date
     )
-    if int(program.seats_taken or 0) >= int(program.capacity):
+    if program.seats_taken >= program.capacity:
         # The transaction would refuse it too: spare the doomed write (in a rush, every loser sends one to the
         # very item the winners need). The transaction still guards the last seat (I6).
         raise errors.NoSeats()
@@ -82,14 +79,14 @@ def enrol(ctx: Context, actor: Principal, certificate_id: str, program_id: str, 
         months=list(terms.months),
         hold_amount=hold,
         remaining_hold=hold,
-        charged_total=0,
-        charges={},
         funded=certificate.status is CertificateStatus.FUNDED,
-        created_at=money.utc_stamp(now),
-        respond_by=money.utc_stamp(now + timedelta(days=ctx.settings.contract_response_days)),
+        created_at=utc_stamp(now),
+        respond_by=utc_stamp(now + timedelta(days=ctx.settings.contract_response_days)),
     )
     try:
-        store.commit_enrolment(contract, certificate.status, price > 0, now, actor.sub)
+        store.commit_enrolment(
+            contract, certificate_status=certificate.status, paid=price > 0, now=now, actor=actor.sub
+        )
     except store.ContractExists:
         return store.get(contract_id)
     return contract
@@ -116,7 +113,7 @@ def accept(ctx: Context, actor: Principal, contract_id: str) -> Contract:
     contract = _own_contract_as_provider(actor, contract_id)
     if contract.status is ContractStatus.ACTIVE:
         return contract
-    return store.commit_accept(contract, ctx.now(), actor.sub)
+    return store.commit_accept(contract, now=ctx.now(), actor=actor.sub)
 
 
 def decline(
@@ -156,21 +153,19 @@ def _end(
     expect: tuple[ContractStatus, ...],
     notifier: Notifier | None = None,
 ) -> Contract:
-    for attempt in range(END_ATTEMPTS):
-        if contract.status not in expect:
-            raise errors.InvalidTransition(f"the contract is {contract.status.value}")
-        try:
-            ended = store.commit_end(contract, status, reason, ctx.now(), actor)
-        except errors.ConcurrentUpdate:
-            backoff(attempt)
-            contract = store.get(contract.contract_id)
-            continue
-        if contract.remaining_hold > 0:
-            # After the commit: a failure to tell is logged and counted, never an error of the ending.
-            told = notifier or notifications.for_settings(ctx.settings)
-            notifications.tell(told, [released_notice(contract, status)])
-        return ended
-    raise errors.ConcurrentUpdate("the contract kept changing; retry")
+    def attempt(n: int) -> tuple[Contract, Contract]:
+        """(the contract as read, as ended), from a fresh read after a write that met a change."""
+        current = contract if n == 0 else store.get(contract.contract_id)
+        if current.status not in expect:
+            raise errors.InvalidTransition(f"the contract is {current.status.value}")
+        return current, store.commit_end(current, status, reason=reason, now=ctx.now(), actor=actor)
+
+    read, ended = retry(attempt, END_BACKOFF, on=errors.ConcurrentUpdate, gave_up="the contract kept changing; retry")
+    if read.remaining_hold > 0:
+        # After the commit: a failure to tell is logged and counted, never an error of the ending.
+        told = notifier or notifications.for_settings(ctx.settings)
+        notifications.tell(told, [released_notice(read, status)])
+    return ended
 
 
 def released_notice(contract: Contract, status: ContractStatus) -> Notice:
@@ -190,7 +185,7 @@ def released_notice(contract: Contract, status: ContractStatus) -> Notice:
 def expire_requests(ctx: Context, notifier: Notifier | None = None) -> int:
     """Releases the hold and the seat of every request not accepted in time (the scheduled sweep)."""
     expired = 0
-    stamp = money.utc_stamp(ctx.now())
+    stamp = utc_stamp(ctx.now())
     for contract in store.requests_due(stamp):
         try:
             _end(
@@ -209,7 +204,9 @@ def expire_requests(ctx: Context, notifier: Notifier | None = None) -> int:
 
 
 @dataclass(frozen=True)
-class Charge:
+class Receipt:
+    """What a provider is told of its charge (and what the Idempotency-Key remembers)."""
+
     contract_id: str
     month: str
     amount: int
@@ -222,9 +219,9 @@ def charge(
     contract_id: str,
     month_text: str,
     amount: int,
-    answer: Callable[[Charge], Any] | None = None,
+    answer: Callable[[Receipt], Any] | None = None,
     notifier: Notifier | None = None,
-) -> Charge:
+) -> Receipt:
     """The provider charges one month of an active contract: one TransactWriteItems, no read before it.
 
     ``answer`` turns the receipt into the request's Idempotency-Key record, written by the same transaction.
@@ -236,25 +233,23 @@ def charge(
     month = Month.parse(month_text)
     period = check_charge_request(month, ctx.today(), _period_of(ctx, month), amount)
     now = ctx.now()
-    receipt = Charge(contract_id, str(month), amount, money.utc_stamp(now))
-    store.commit_charge(
-        contract_id,
-        certificate_id,
-        actor.provider_id,
-        period.period_id,
-        str(month),
-        amount,
-        now,
-        actor.sub,
-        answer=None if answer is None else answer(receipt),
+    receipt = Receipt(contract_id, str(month), amount, utc_stamp(now))
+    planned = Charge(
+        certificate_id=certificate_id,
+        provider_id=ProviderId(actor.provider_id),
+        period_id=period.period_id,
+        contract_id=require_contract_id(contract_id),
+        month=str(month),
+        amount=amount,
     )
+    store.commit_charge(planned, now=now, actor=actor.sub, answer=None if answer is None else answer(receipt))
     # After the commit, from what is in hand (a charge reads nothing: still one round trip). A failure to tell is
     # logged and counted; the charge stands and its answer is a success.
     notifications.tell(notifier or notifications.for_settings(ctx.settings), [charged_notice(receipt, certificate_id)])
     return receipt
 
 
-def charged_notice(receipt: Charge, certificate_id: str) -> Notice:
+def charged_notice(receipt: Receipt, certificate_id: str) -> Notice:
     """Addressed by certificate: the charge never reads the contract, so its guardian is looked up downstream."""
     return Notice(
         notifications.CHARGE_MADE,
@@ -281,21 +276,12 @@ def view(ctx: Context, actor: Principal, contract_id: str) -> Contract:
     raise errors.ContractNotFound()
 
 
-def to_charge(ctx: Context, contract: Contract) -> list[str]:
-    if contract.status is not ContractStatus.ACTIVE:
-        return []
-    return months_to_charge(contract.months, set(contract.charges), ctx.today())
-
-
 def listing(
-    ctx: Context, actor: Principal, limit: int, after: dict[str, Any] | None, filters: store.Filters
-) -> store.Page:
+    ctx: Context, actor: Principal, limit: int, after: dict[str, Any] | None, filters: ContractFilters
+) -> Page[Contract]:
     """A parent's contracts (all their children), or a provider's contracts of its programs (a page may come back
     short when filters apply; follow the cursor)."""
-    if filters.status is not None and filters.status not in {s.value for s in ContractStatus}:
-        raise errors.InvalidRequest("unknown status")
-    if filters.month is not None:
-        Month.parse(filters.month)
+    filters.validated()
     if actor.role is Role.PARENT:
         return store.of_guardian(actor.sub, limit, after, filters)
     actor.require(Role.PROVIDER)

@@ -21,17 +21,18 @@ from dataclasses import dataclass
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
-from chalicelib.domain.certificate import CertificateStatus, require_certificate_number
+from chalicelib.domain.certificate import Certificate, CertificateStatus, require_certificate_number
 from chalicelib.domain.duplicates import check_merge_allowed, check_same_child, child_identity, plan_merge
+from chalicelib.domain.ids import CertificateId
+from chalicelib.domain.ledger import utc_stamp
 from chalicelib.services.certificates import ensure_current
 from chalicelib.services.context import Context
 from chalicelib.storage import certificates as certificate_store
+from chalicelib.storage import contracts as contract_store
 from chalicelib.storage import duplicates as store
-from chalicelib.storage import money
-from chalicelib.storage.certificates import Certificate
-from chalicelib.storage.transactions import backoff
+from chalicelib.storage.retry import Backoff, retry
 
-MERGE_ATTEMPTS = 5
+MERGE_BACKOFF = Backoff(5)
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ def merge(ctx: Context, actor: Principal, duplicate_id: str, survivor_id: str) -
     actor.require(Role.OPERATOR)
     require_certificate_number(duplicate_id)
     require_certificate_number(survivor_id)
-    for attempt in range(MERGE_ATTEMPTS):
+
+    def attempt(_n: int) -> Merge:
         duplicate = certificate_store.get(duplicate_id)
         survivor = certificate_store.get(survivor_id)
         check_merge_allowed(actor, duplicate.municipality, survivor.municipality)
@@ -57,31 +59,20 @@ def merge(ctx: Context, actor: Principal, duplicate_id: str, survivor_id: str) -
             return Merge(duplicate, survivor, 0)  # a repeated request: already done
         check_same_child(duplicate.birth_date, survivor.birth_date)
         duplicate, survivor = ensure_current(ctx, duplicate), ensure_current(ctx, survivor)
-        if store.open_contracts(duplicate_id):
+        if contract_store.open_of_certificate(duplicate_id):
             raise errors.MergeRefused("the duplicate has open contracts: cancel them (or let them end) first")
-        plan = plan_merge(
-            duplicate_id,
-            duplicate.version,
-            duplicate.status,
-            duplicate.municipality,
-            duplicate.period_id,
-            duplicate.balance,
-            survivor_id,
-            survivor.status,
-            survivor.period_id,
-        )
+        plan = plan_merge(duplicate, survivor)
         region = ctx.settings.region_code
         identities = [
             child_identity(region, duplicate.full_name, duplicate.birth_date),
             child_identity(region, survivor.full_name, survivor.birth_date),
         ]
-        try:
-            store.commit_merge(plan, identities, survivor.municipality, ctx.now(), actor.sub)
-        except errors.ConcurrentUpdate:
-            backoff(attempt)
-            continue
+        store.commit_merge(
+            plan, identities=identities, survivor_municipality=survivor.municipality, now=ctx.now(), actor=actor.sub
+        )
         return Merge(certificate_store.get(duplicate_id), certificate_store.get(survivor_id), plan.amount)
-    raise errors.ConcurrentUpdate("the certificates kept changing; retry")
+
+    return retry(attempt, MERGE_BACKOFF, on=errors.ConcurrentUpdate, gave_up="the certificates kept changing; retry")
 
 
 @dataclass(frozen=True)
@@ -90,15 +81,15 @@ class Backfill:
     (duplicates to merge), as (certificate, holder) pairs."""
 
     claimed: int
-    duplicates: list[tuple[str, str]]
+    duplicates: list[tuple[CertificateId, str]]
 
 
 def backfill_identities(ctx: Context) -> Backfill:
     """Gives every living certificate issued before identities existed its identity item (safe to run again: a
     certificate that holds its identity already counts as claimed). A job, for the operators' console."""
     claimed, duplicates = 0, []
-    stamp = money.utc_stamp(ctx.now())
-    for certificate in store.living_certificates():
+    stamp = utc_stamp(ctx.now())
+    for certificate in certificate_store.living():
         identity = child_identity(ctx.settings.region_code, certificate.full_name, certificate.birth_date)
         holder = certificate_store.backfill_identity(identity, certificate, stamp)
         if holder is None:

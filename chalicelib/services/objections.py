@@ -11,8 +11,10 @@ from typing import Any
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
+from chalicelib.domain.ledger import utc_stamp
 from chalicelib.domain.objection import (
-    Decision,
+    Objection,
+    ObjectionDecision,
     ObjectionStatus,
     check_window,
     objection_id,
@@ -27,12 +29,11 @@ from chalicelib.services.certificates import ensure_current
 from chalicelib.services.context import Context
 from chalicelib.storage import certificates as certificate_store
 from chalicelib.storage import contracts as contract_store
-from chalicelib.storage import money
 from chalicelib.storage import objections as store
-from chalicelib.storage.objections import Objection
-from chalicelib.storage.transactions import backoff
+from chalicelib.storage.pages import Page
+from chalicelib.storage.retry import Backoff, retry
 
-DECIDE_ATTEMPTS = 5
+DECIDE_BACKOFF = Backoff(5)
 
 
 def object_to_charge(ctx: Context, actor: Principal, contract_id: str, month_text: str, reason: str) -> Objection:
@@ -62,8 +63,8 @@ def object_to_charge(ctx: Context, actor: Principal, contract_id: str, month_tex
         guardian_sub=contract.guardian_sub,
         status=ObjectionStatus.OPEN,
         reason=text,
-        filed_at=money.utc_stamp(ctx.now()),
-        charged_at=money.utc_stamp(charged_at),
+        filed_at=utc_stamp(ctx.now()),
+        charged_at=utc_stamp(charged_at),
     )
     store.commit_filing(objection)
     return objection
@@ -73,7 +74,7 @@ def decide(
     ctx: Context,
     actor: Principal,
     objection_id_text: str,
-    decision: Decision,
+    decision: ObjectionDecision,
     reason: str,
     notifier: Notifier | None = None,
 ) -> Objection:
@@ -90,8 +91,8 @@ def decide(
         raise errors.Forbidden("the objection belongs to another municipality")
     if objection.status is not ObjectionStatus.OPEN:
         raise errors.ObjectionDecided(f"the objection was already {objection.status.value}")
-    if decision is Decision.REJECT:
-        decided = store.commit_rejection(objection, ctx.now(), actor.sub, text)
+    if decision is ObjectionDecision.REJECT:
+        decided = store.commit_rejection(objection, now=ctx.now(), by=actor.sub, reason=text)
     else:
         decided = _uphold(ctx, actor, objection, text)
     notifications.tell(notifier or notifications.for_settings(ctx.settings), [decided_notice(decided)])
@@ -99,14 +100,12 @@ def decide(
 
 
 def _uphold(ctx: Context, actor: Principal, objection: Objection, reason: str) -> Objection:
-    for attempt in range(DECIDE_ATTEMPTS):
+    def attempt(_n: int) -> Objection:
         certificate = ensure_current(ctx, certificate_store.get(objection.certificate_id))
         plan = plan_reversal(certificate.status, certificate.period_id, objection.period_id)
-        try:
-            return store.commit_upholding(objection, plan, ctx.now(), actor.sub, reason)
-        except errors.ConcurrentUpdate:
-            backoff(attempt)
-    raise errors.ConcurrentUpdate("the certificate kept changing; retry")
+        return store.commit_upholding(objection, plan, now=ctx.now(), by=actor.sub, reason=reason)
+
+    return retry(attempt, DECIDE_BACKOFF, on=errors.ConcurrentUpdate, gave_up="the certificate kept changing; retry")
 
 
 def decided_notice(objection: Objection) -> Notice:
@@ -148,7 +147,7 @@ def listing(
     after: dict[str, Any] | None,
     municipality: str | None = None,
     status: str | None = None,
-) -> store.Page:
+) -> Page[Objection]:
     """A parent's objections, a provider's (to its charges), or an operator's queue of a municipality by status
     (``open`` by default; a regional operator names the municipality)."""
     if actor.role is Role.PARENT:

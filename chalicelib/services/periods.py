@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import replace
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
-from chalicelib.domain.period import Period
+from chalicelib.domain.ledger import utc_stamp
+from chalicelib.domain.period import Period, PeriodState, TopupProgress
 from chalicelib.platform import telemetry
 from chalicelib.platform.scheduling import ScheduleFailed
 from chalicelib.services.context import Context
-from chalicelib.storage import money
 from chalicelib.storage import periods as store
-from chalicelib.storage.periods import PeriodState
 
 log = logging.getLogger("pfdo.periods")
 
@@ -24,9 +23,14 @@ def open_period(ctx: Context, actor: Principal, period: Period) -> PeriodState:
     period.validate()
     if period.timezone != ctx.settings.region_timezone:
         raise errors.InvalidRequest("the period must use the region's time zone")
-    store.open_period(
-        period, ctx.settings.region_code, ctx.settings.topup_segments, money.utc_stamp(ctx.now()), actor.sub
+    opened = replace(
+        period,
+        region=ctx.settings.region_code,
+        topup_segments=ctx.settings.topup_segments,
+        opened_at=utc_stamp(ctx.now()),
+        opened_by=actor.sub,
     )
+    store.open_period(opened)
     ctx.calendar.invalidate()
     schedule_topup(ctx, period)
     return store.period_state(period.period_id)
@@ -57,37 +61,9 @@ def schedule_topup(ctx: Context, period: Period) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class TopupProgress:
-    status: str  # "not_started" | "running" | "done"
-    segments: int
-    segments_done: int
-    certificates_credited: int
-    certificates_over_quota: int
-    certificates_aged_out: int
-    rolled_on_touch: int
-    credited_kopecks: int
-    expired_kopecks: int
-    released_kopecks: int
-
-
 def progress(state: PeriodState) -> TopupProgress:
-    scanned = [s for s in state.segments if s.record != store.TOUCH_RECORD]
-    done = sum(1 for s in scanned if s.done)
-    touch = next((s for s in state.segments if s.record == store.TOUCH_RECORD), None)
-    status = "done" if done == state.topup_segments else ("running" if scanned else "not_started")
-    return TopupProgress(
-        status=status,
-        segments=state.topup_segments,
-        segments_done=done,
-        certificates_credited=sum(s.certificates for s in state.segments),
-        certificates_over_quota=sum(s.over_quota for s in state.segments),
-        certificates_aged_out=sum(s.aged_out for s in state.segments),
-        rolled_on_touch=(touch.certificates + touch.over_quota + touch.aged_out) if touch else 0,
-        credited_kopecks=sum(s.credited_kopecks for s in state.segments),
-        expired_kopecks=sum(s.expired_kopecks for s in state.segments),
-        released_kopecks=sum(s.released_kopecks for s in state.segments),
-    )
+    """The period's top-up as operators follow it (domain.period.PeriodState.topup)."""
+    return state.topup
 
 
 def get(ctx: Context, actor: Principal, period_id: str) -> PeriodState:

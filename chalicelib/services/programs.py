@@ -6,17 +6,18 @@ capacity never goes below the seats taken (a condition in the same write, never 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
+from chalicelib.domain.ledger import utc_stamp
 from chalicelib.domain.program import (
     Action,
+    Program,
     ProgramChanges,
     ProgramDraft,
     ProgramStatus,
-    RatingSummary,
     check_editable,
     check_may,
     check_may_list,
@@ -30,11 +31,11 @@ from chalicelib.services.context import Context
 from chalicelib.storage import periods as period_store
 from chalicelib.storage import programs as store
 from chalicelib.storage import providers as provider_store
-from chalicelib.storage.money import utc_stamp
-from chalicelib.storage.programs import Edit, Program
-from chalicelib.storage.transactions import backoff
+from chalicelib.storage.pages import Page
+from chalicelib.storage.programs import Edit
+from chalicelib.storage.retry import Backoff, retry
 
-EDIT_ATTEMPTS = 3
+EDIT_BACKOFF = Backoff(3)
 
 
 # --- who sees what ---------------------------------------------------------------------------------------------------
@@ -80,7 +81,7 @@ def create(
     stamp = utc_stamp(ctx.now())
     program = Program(
         program_id=store.new_program_id(),
-        provider_id=provider_id,
+        provider_id=provider.provider_id,
         provider_name=provider.name,
         title=valid.title,
         description=valid.description,
@@ -94,9 +95,7 @@ def create(
         months=runs,
         price_per_month=valid.price_per_month,
         capacity=valid.capacity,
-        seats_taken=0,
         status=ProgramStatus.DRAFT if as_draft else ProgramStatus.PUBLISHED,
-        rating=RatingSummary(),
         created_at=stamp,
         updated_at=stamp,
         search_text=search_text(valid.title, valid.description),
@@ -112,12 +111,11 @@ def change(ctx: Context, actor: Principal, program_id: str, changes: ProgramChan
     otherwise the program is read first and the write is conditioned on what the derived values were made from."""
     actor.require(Role.PROVIDER)
     valid = changes.validated()
-    for attempt in range(EDIT_ATTEMPTS):
-        try:
-            return store.edit(program_id, str(actor.provider_id), _edit(actor, program_id, valid), utc_stamp(ctx.now()))
-        except errors.ConcurrentUpdate:
-            backoff(attempt)
-    raise errors.ConcurrentUpdate("the program kept changing; retry")
+
+    def attempt(_n: int) -> Program:
+        return store.edit(program_id, str(actor.provider_id), _edit(actor, program_id, valid), utc_stamp(ctx.now()))
+
+    return retry(attempt, EDIT_BACKOFF, on=errors.ConcurrentUpdate, gave_up="the program kept changing; retry")
 
 
 def _edit(actor: Principal, program_id: str, changes: ProgramChanges) -> Edit:
@@ -138,16 +136,7 @@ def _edit(actor: Principal, program_id: str, changes: ProgramChanges) -> Edit:
     months = None
     if changes.months is not None:
         months = program_months(period_store.get_period(_read(read).period_id), changes.months)
-    return Edit(
-        title=changes.title,
-        description=changes.description,
-        address=changes.address,
-        schedule=changes.schedule,
-        price_per_month=changes.price_per_month,
-        capacity=changes.capacity,
-        months=months,
-        **text,
-    )
+    return Edit(replace(changes, months=months), **text)
 
 
 def _check_own(actor: Principal, program: Program) -> None:
@@ -199,16 +188,9 @@ def _move(ctx: Context, actor: Principal, program_id: str, action: Action) -> Pr
 # --- lists -----------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ProgramPage:
-    programs: list[Program]
-    next_key: dict[str, Any] | None
-
-
 def of_provider(
     ctx: Context, actor: Principal, provider_id: str, limit: int, after: dict[str, Any] | None
-) -> ProgramPage:
+) -> Page[Program]:
     """The provider's programs in every status: for the provider itself, or an operator."""
     check_may_list(actor, provider_id)
-    programs, next_key = store.of_provider(provider_id, limit, after)
-    return ProgramPage(programs, next_key)
+    return store.of_provider(provider_id, limit, after)

@@ -7,14 +7,17 @@ from dataclasses import dataclass
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
+from chalicelib.domain.ledger import utc_stamp
 from chalicelib.domain.period import MUNICIPALITY
 from chalicelib.domain.provider import (
     MAX_DOCUMENTS,
     PROVIDER_ID,
     SIGNATURE_BYTES,
     Application,
-    Decision,
+    Document,
     DocumentKind,
+    Provider,
+    ProviderDecision,
     ProviderStatus,
     content_matches,
     decide,
@@ -27,11 +30,9 @@ from chalicelib.platform import cursor
 from chalicelib.services.context import Context
 from chalicelib.storage import providers as store
 from chalicelib.storage.documents import DocumentStore, PresignedPost, StoredObject
-from chalicelib.storage.money import utc_stamp
-from chalicelib.storage.providers import Document, Provider
-from chalicelib.storage.transactions import backoff
+from chalicelib.storage.retry import Backoff, retry
 
-DECISION_ATTEMPTS = 3
+DECISION_BACKOFF = Backoff(3)
 DOWNLOAD_SECONDS = 300
 
 
@@ -81,7 +82,7 @@ def apply(ctx: Context, actor: Principal, application: Application) -> Provider:
     valid = application.validated()
     if valid.inn != actor.provider_id:
         raise errors.Forbidden("a provider applies only under the ИНН of its token")
-    return store.insert(valid, actor.sub, utc_stamp(ctx.now()))
+    return store.insert(valid.provider(actor.sub, utc_stamp(ctx.now())))
 
 
 def view(ctx: Context, actor: Principal, provider_id: str) -> Provider:
@@ -112,24 +113,25 @@ def queue(
         raise errors.Forbidden("an operator sees only the queue of their municipality")
     secret = ctx.settings.cursor_secret.get_secret_value()
     scope = f"providers:{municipality}#{status.value}"
-    providers, next_key = store.queue_page(municipality, status, limit, cursor.decode(secret, scope, after))
-    return QueuePage(municipality, status, providers, cursor.encode(secret, scope, next_key))
+    page = store.queue_page(municipality, status, limit, cursor.decode(secret, scope, after))
+    return QueuePage(municipality, status, page.items, cursor.encode(secret, scope, page.next_key))
 
 
-def decide_on(ctx: Context, actor: Principal, provider_id: str, decision: Decision, reason: str | None) -> Provider:
+def decide_on(
+    ctx: Context, actor: Principal, provider_id: str, decision: ProviderDecision, reason: str | None
+) -> Provider:
     """An operator approves or rejects an application, suspends or reinstates a provider.
 
     The write is conditioned on the status the decision was made from: of two operators deciding at once only one
     applies; the other reads again and is told the decision no longer fits (``InvalidTransition``).
     """
-    for attempt in range(DECISION_ATTEMPTS):
+
+    def attempt(_n: int) -> Provider:
         provider = _decidable(actor, provider_id)
         target, recorded_reason = decide(provider.status, decision, reason)
-        try:
-            return store.move(provider, target, recorded_reason, utc_stamp(ctx.now()), actor.sub)
-        except errors.ConcurrentUpdate:
-            backoff(attempt)
-    raise errors.ConcurrentUpdate("the provider kept changing; retry")
+        return store.move(provider, target, recorded_reason, utc_stamp(ctx.now()), actor.sub)
+
+    return retry(attempt, DECISION_BACKOFF, on=errors.ConcurrentUpdate, gave_up="the provider kept changing; retry")
 
 
 # --- documents -------------------------------------------------------------------------------------------------------

@@ -16,34 +16,34 @@ from typing import Any
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
-from chalicelib.domain.program import RatingSummary, check_rating, eligible_contract
+from chalicelib.domain.ledger import utc_stamp
+from chalicelib.domain.program import Rating, RatingSummary, check_rating, eligible_contract
 from chalicelib.platform import cursor
 from chalicelib.services import programs
 from chalicelib.services.context import Context
+from chalicelib.storage import contracts as contract_store
 from chalicelib.storage import programs as program_store
 from chalicelib.storage import ratings as store
-from chalicelib.storage.money import utc_stamp
-from chalicelib.storage.ratings import Rating
 
 _NONCE_BYTES = 12
 
 
-@dataclass(frozen=True)
-class Rated:
-    program_id: str
-    score: int
-    comment: str | None
-    rated_at: str
-
-
-def rate(ctx: Context, actor: Principal, program_id: str, contract_id: str, score: int, comment: str | None) -> Rated:
+def rate(ctx: Context, actor: Principal, program_id: str, contract_id: str, score: int, comment: str | None) -> Rating:
     """One GetItem (the contract) and one transaction (rating + both sums)."""
     actor.require(Role.PARENT)
     text = check_rating(score, comment)
-    contract = eligible_contract(actor, program_id, store.contract(contract_id))
-    stamp = utc_stamp(ctx.now())
-    store.rate(program_id, contract.provider_id, contract_id, score, text, actor.sub, stamp)
-    return Rated(program_id, score, text, stamp)
+    contract = eligible_contract(actor, program_id, contract_store.find(contract_id))
+    rating = Rating(
+        program_id=program_id,
+        contract_id=contract.contract_id,
+        provider_id=contract.provider_id,
+        score=score,
+        rated_at=utc_stamp(ctx.now()),
+        guardian_sub=actor.sub,
+        comment=text,
+    )
+    store.rate(rating)
+    return rating
 
 
 @dataclass(frozen=True)
@@ -59,9 +59,9 @@ def list_ratings(ctx: Context, actor: Principal | None, program_id: str, limit: 
     program = programs.visible(actor, program_store.get(program_id, consistent=False))
     secret = ctx.settings.cursor_secret.get_secret_value()
     scope = f"ratings:{program_id}"
-    start = _open(secret, program_id, cursor.decode(secret, scope, after))
-    ratings, next_key = store.page(program_id, limit, start)
-    return RatingsPage(program_id, program.rating, ratings, cursor.encode(secret, scope, _seal(secret, next_key)))
+    start = _open(secret, cursor.decode(secret, scope, after))
+    ratings, next_contract = store.page(program_id, limit, start)
+    return RatingsPage(program_id, program.rating, ratings, cursor.encode(secret, scope, _seal(secret, next_contract)))
 
 
 def provider_rating(provider_id: str) -> RatingSummary:
@@ -78,15 +78,15 @@ def _cipher(secret: str) -> Any:
     return AESGCM(hashlib.sha256(f"ratings-cursor\n{secret}".encode()).digest())
 
 
-def _seal(secret: str, key: dict[str, Any] | None) -> dict[str, Any] | None:
-    if key is None:
+def _seal(secret: str, contract_id: str | None) -> dict[str, Any] | None:
+    if contract_id is None:
         return None
     nonce = os.urandom(_NONCE_BYTES)
-    sealed = _cipher(secret).encrypt(nonce, key["contract_id"]["S"].encode(), None)
+    sealed = _cipher(secret).encrypt(nonce, contract_id.encode(), None)
     return {"after": base64.urlsafe_b64encode(nonce + sealed).decode()}
 
 
-def _open(secret: str, program_id: str, data: dict[str, Any] | None) -> dict[str, Any] | None:
+def _open(secret: str, data: dict[str, Any] | None) -> str | None:
     if data is None:
         return None
     from cryptography.exceptions import InvalidTag
@@ -96,4 +96,4 @@ def _open(secret: str, program_id: str, data: dict[str, Any] | None) -> dict[str
         contract_id = _cipher(secret).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None).decode()
     except (KeyError, ValueError, InvalidTag):
         raise errors.InvalidRequest("invalid cursor") from None
-    return {"program_id": {"S": program_id}, "contract_id": {"S": contract_id}}
+    return contract_id

@@ -13,35 +13,26 @@ regional operator); without a period, the running one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import WHOLE_REGION, Principal, Role
-from chalicelib.domain.period import MUNICIPALITY, Period
+from chalicelib.domain.counting import Population, Registry, Totals
+from chalicelib.domain.money import roubles
+from chalicelib.domain.period import MUNICIPALITY, Period, Quota
 from chalicelib.domain.reports import (
-    REGISTRY,
     CoverageRow,
     GroupBy,
     SpendingRow,
-    coverage_csv,
-    csv_text,
     merge_spending,
-    parse_municipal_key,
-    parse_spending_key,
-    population_address,
     region_row,
-    registry_address,
-    roubles,
-    share,
-    spending_csv,
-    spending_prefix,
     spending_total,
-    totals_address,
 )
+from chalicelib.services import exports
 from chalicelib.services.context import Context
 from chalicelib.storage import aggregates as store
+from chalicelib.storage import periods as period_store
 from chalicelib.storage.transactions import MAX_ITEMS
 
 Figures = dict[str, int | str]
@@ -76,7 +67,7 @@ def _period(ctx: Context, period_id: str | None) -> Period:
     return found
 
 
-def _as_of(items: Any) -> str | None:
+def _as_of(items: Iterable[Mapping[str, int | str]]) -> str | None:
     stamps = [str(item["updated_at"]) for item in items if "updated_at" in item]
     return max(stamps) if stamps else None
 
@@ -98,17 +89,9 @@ class CoverageReport:
     municipalities: list[CoverageRow]
     as_of: str | None
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "period_id": self.period_id,
-            **self.total.as_json(),
-            "as_of": self.as_of,
-            "municipalities": [row.as_json() for row in self.municipalities],
-        }
-
     def csv(self) -> str:
         rows = self.municipalities if self.total.municipality != WHOLE_REGION else [*self.municipalities, self.total]
-        return coverage_csv(rows)
+        return exports.coverage_csv(rows)
 
 
 def coverage(ctx: Context, actor: Principal, period_id: str | None, municipality: str | None) -> CoverageReport:
@@ -119,20 +102,18 @@ def coverage(ctx: Context, actor: Principal, period_id: str | None, municipality
     period = _period(ctx, period_id)
     if where is not None:
         totals, population, registry = (
-            totals_address(period.period_id, where),
-            population_address(period.period_id, where),
-            registry_address(where),
+            Totals(period.period_id, where),
+            Population(period.period_id, where),
+            Registry(where),
         )
         found = store.read([totals, population, registry])
         row = _coverage_row(where, found.get(totals), found.get(population), found.get(registry))
         return CoverageReport(period.period_id, row, [row], _as_of([found.get(totals, {}), found.get(registry, {})]))
     by_municipality: dict[str, dict[str, Figures]] = {m: {} for m in period.quotas}
-    for key, item in store.query(period.period_id, "m#"):
-        parsed = parse_municipal_key(key)
-        if parsed:
-            by_municipality.setdefault(parsed[0], {})[parsed[1]] = item
-    for key, item in store.query(REGISTRY, "m#"):
-        by_municipality.setdefault(key.split("#", 1)[1], {})["registry"] = item
+    for municipality, items in store.municipal(period.period_id).items():
+        by_municipality.setdefault(municipality, {}).update(items)
+    for municipality, item in store.registry().items():
+        by_municipality.setdefault(municipality, {})["registry"] = item
     rows = [
         _coverage_row(m, items.get("totals"), items.get("population"), items.get("registry"))
         for m, items in sorted(by_municipality.items())
@@ -168,18 +149,8 @@ class SpendingReport:
     total: SpendingRow
     as_of: str | None
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "period_id": self.period_id,
-            "municipality": self.municipality,
-            "group_by": self.group_by.value,
-            "rows": [row.as_json() for row in self.rows],
-            "total": self.total.as_json(),
-            "as_of": self.as_of,
-        }
-
     def csv(self) -> str:
-        return spending_csv(self.group_by, [*self.rows, self.total])
+        return exports.spending_csv(self.group_by, [*self.rows, self.total])
 
 
 def spending(
@@ -188,11 +159,7 @@ def spending(
     where = scope(actor, municipality)
     group = GroupBy.parse(group_by)
     period = _period(ctx, period_id)
-    items = []
-    for key, item in store.query(period.period_id, spending_prefix(group, where)):
-        parsed = parse_spending_key(key)
-        if parsed:
-            items.append((parsed[1], str(item.get("label", parsed[1])), item))
+    items = store.spending(period.period_id, group, where)
     rows = merge_spending(
         (value, label, {k: v for k, v in item.items() if isinstance(v, int)}) for value, label, item in items
     )
@@ -210,39 +177,14 @@ def spending(
 
 
 @dataclass(frozen=True)
-class QuotaRow:
-    municipality: str
-    quota: int
-    funded: int
-    remaining: int
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "municipality": self.municipality,
-            "quota": self.quota,
-            "funded": self.funded,
-            "remaining": self.remaining,
-            "share_used": share(self.funded, self.quota),
-        }
-
-
-@dataclass(frozen=True)
 class QuotaReport:
     period_id: str
-    total: QuotaRow
-    municipalities: list[QuotaRow]
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "period_id": self.period_id,
-            **self.total.as_json(),
-            "municipalities": [row.as_json() for row in self.municipalities],
-        }
+    total: Quota
+    municipalities: list[Quota]
 
     def csv(self) -> str:
         rows = [*self.municipalities, self.total] if self.total.municipality == WHOLE_REGION else self.municipalities
-        header = ["municipality", "quota", "funded", "remaining", "share_used"]
-        return csv_text(header, ([r.as_json()[name] for name in header] for r in rows))
+        return exports.quota_csv(rows)
 
 
 def quota_used(ctx: Context, actor: Principal, period_id: str | None, municipality: str | None) -> QuotaReport:
@@ -250,17 +192,15 @@ def quota_used(ctx: Context, actor: Principal, period_id: str | None, municipali
     at once, with no consumer in between."""
     where = scope(actor, municipality)
     period = _period(ctx, period_id)
-    rows = sorted(
-        (QuotaRow(q.municipality, q.quota, q.funded, q.remaining) for q in store.quotas(period.period_id, where)),
-        key=lambda row: row.municipality,
-    )
+    rows = sorted(period_store.quotas(period.period_id, where), key=lambda row: row.municipality)
     if where is not None and not rows:
         raise errors.NotFound(f"period {period.period_id} has no quota for {where}")
-    total = QuotaRow(
-        where or WHOLE_REGION,
-        sum(r.quota for r in rows),
-        sum(r.funded for r in rows),
-        sum(r.remaining for r in rows),
+    total = Quota(
+        period_id=period.period_id,
+        municipality=where or WHOLE_REGION,
+        quota=sum(r.quota for r in rows),
+        funded=sum(r.funded for r in rows),
+        remaining=sum(r.remaining for r in rows),
     )
     return QuotaReport(period.period_id, total, rows)
 
@@ -274,13 +214,9 @@ class ExpiryRow:
     expired_certificates: int
     expired_kopecks: int
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "municipality": self.municipality,
-            "expired_certificates": self.expired_certificates,
-            "expired_kopecks": self.expired_kopecks,
-            "expired_roubles": roubles(self.expired_kopecks),
-        }
+    @property
+    def expired_roubles(self) -> str:
+        return roubles(self.expired_kopecks)
 
 
 @dataclass(frozen=True)
@@ -291,17 +227,9 @@ class ExpiryReport:
     total: ExpiryRow
     municipalities: list[ExpiryRow]
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "expired_period_id": self.expired_period_id,
-            **self.total.as_json(),
-            "municipalities": [row.as_json() for row in self.municipalities],
-        }
-
     def csv(self) -> str:
         rows = [*self.municipalities, self.total] if self.total.municipality == WHOLE_REGION else self.municipalities
-        header = ["municipality", "expired_certificates", "expired_kopecks", "expired_roubles"]
-        return csv_text(header, ([r.as_json()[name] for name in header] for r in rows))
+        return exports.expiry_csv([(r.municipality, r.expired_certificates, r.expired_kopecks) for r in rows])
 
 
 def expired_at_last_rollover(
@@ -314,15 +242,19 @@ def expired_at_last_rollover(
     if expired is None:
         return ExpiryReport(None, ExpiryRow(where or WHOLE_REGION, 0, 0), [])
     if where is not None:
-        address = totals_address(expired.period_id, where)
-        item = store.read([address]).get(address)
+        figure = Totals(expired.period_id, where)
+        item = store.read([figure]).get(figure)
         rows = [ExpiryRow(where, _count(item, "expired_certificates"), _count(item, "expired_kopecks"))]
     else:
-        rows = []
-        for key, item in store.query(expired.period_id, "m#"):
-            parsed = parse_municipal_key(key)
-            if parsed and parsed[1] == "totals":
-                rows.append(ExpiryRow(parsed[0], _count(item, "expired_certificates"), _count(item, "expired_kopecks")))
+        rows = [
+            ExpiryRow(
+                municipality,
+                _count(items["totals"], "expired_certificates"),
+                _count(items["totals"], "expired_kopecks"),
+            )
+            for municipality, items in store.municipal(expired.period_id).items()
+            if "totals" in items
+        ]
     total = ExpiryRow(
         where or WHOLE_REGION,
         sum(r.expired_certificates for r in rows),
@@ -354,8 +286,8 @@ def set_population(ctx: Context, actor: Principal, period_id: str, populations: 
     refused = sorted(m for m in populations if not actor.operates_in(m))
     if refused:
         raise errors.Forbidden(f"the population of another municipality ({', '.join(refused)})")
-    addresses = {m: population_address(period.period_id, m) for m in populations}
-    store.put_population(addresses, populations, actor.sub, ctx.now())
+    figures = {m: Population(period.period_id, m) for m in populations}
+    store.put_population(figures, populations, actor.sub, ctx.now())
     return dict(sorted(populations.items()))
 
 
@@ -363,9 +295,11 @@ def populations(ctx: Context, actor: Principal, period_id: str) -> dict[str, int
     """The populations set for a period (those the actor may see)."""
     where = scope(actor, None)
     period = _period(ctx, period_id)
-    found = {}
-    for key, item in store.query(period.period_id, f"m#{where}#" if where else "m#"):
-        parsed = parse_municipal_key(key)
-        if parsed and parsed[1] == "population":
-            found[parsed[0]] = _count(item, "children_population")
-    return found
+    return {
+        municipality: _count(items["population"], "children_population")
+        for municipality, items in store.municipal(period.period_id, where).items()
+        if "population" in items
+    }
+
+
+Report = CoverageReport | SpendingReport | QuotaReport | ExpiryReport

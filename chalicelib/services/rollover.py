@@ -1,6 +1,6 @@
 """The period rollover: the top-up job over every funded certificate, and the same rollover on first touch.
 
-Both apply ``domain.rollover`` plans through ``storage.money.commit_rollovers``; the ledger keys and the
+Both apply ``domain.rollover`` plans through ``storage.movements.commit_rollovers``; the ledger keys and the
 certificate's version make the first writer win and every other attempt a no-op (I8).
 
 The job is split into parallel scan segments. Each segment remembers its scan cursor after every page in its
@@ -19,37 +19,43 @@ from dataclasses import dataclass
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import SYSTEM
-from chalicelib.domain.period import Period
+from chalicelib.domain.ledger import utc_stamp
+from chalicelib.domain.period import Period, segment_record
 from chalicelib.domain.rollover import RolloverOutcome, RolloverPlan, plan_rollover
 from chalicelib.platform import telemetry
 from chalicelib.services.context import Context
 from chalicelib.storage import certificates as certificate_store
-from chalicelib.storage import money
+from chalicelib.storage import movements
 from chalicelib.storage import periods as period_store
-from chalicelib.storage.transactions import MAX_ITEMS, backoff
+from chalicelib.storage.retry import Backoff, retry
+from chalicelib.storage.transactions import MAX_ITEMS
 
-ROLLOVER_ATTEMPTS = 10
+ROLLOVER_BACKOFF = Backoff(10)
 log = logging.getLogger("pfdo.topup")
 
 
 def rollover_certificate(
-    ctx: Context, certificate_id: str, period: Period, counter: money.ProgressCounter
+    ctx: Context, certificate_id: str, period: Period, counter: movements.ProgressCounter
 ) -> RolloverOutcome | None:
     """Rolls one certificate into ``period`` from a fresh read; None if it was already there (or is not funded)."""
-    for attempt in range(ROLLOVER_ATTEMPTS):
-        plan = plan_rollover(certificate_store.get(certificate_id).snapshot, period)
+
+    def attempt(_n: int) -> RolloverOutcome | None:
+        plan = plan_rollover(certificate_store.get(certificate_id), period)
         if plan is None:
             return None
         try:
-            try:
-                money.commit_rollovers([plan], ctx.now(), counter, SYSTEM.sub)
-            except errors.QuotaExhausted:
-                plan = plan.over_quota()
-                money.commit_rollovers([plan], ctx.now(), counter, SYSTEM.sub)
-            return plan.outcome
-        except money.RolloverConflict:
-            backoff(attempt)
-    raise errors.ConcurrentUpdate("the certificate kept changing during its rollover; retry")
+            movements.commit_rollovers([plan], now=ctx.now(), progress=counter, actor=SYSTEM.sub)
+        except errors.QuotaExhausted:
+            plan = plan.over_quota()
+            movements.commit_rollovers([plan], now=ctx.now(), progress=counter, actor=SYSTEM.sub)
+        return plan.outcome
+
+    return retry(
+        attempt,
+        ROLLOVER_BACKOFF,
+        on=movements.RolloverConflict,
+        gave_up="the certificate kept changing during its rollover; retry",
+    )
 
 
 def pack(plans: list[RolloverPlan], max_items: int = MAX_ITEMS) -> Iterator[list[RolloverPlan]]:
@@ -60,12 +66,12 @@ def pack(plans: list[RolloverPlan], max_items: int = MAX_ITEMS) -> Iterator[list
     municipalities: set[str] = set()
     for plan in plans:
         extra = plan.municipality not in municipalities and plan.takes_quota
-        needed = money.rollover_items(plan) + extra
+        needed = movements.rollover_items(plan) + extra
         if batch and items + needed > max_items:
             yield batch
             batch, items, municipalities = [], 1, set()
             extra = plan.takes_quota
-            needed = money.rollover_items(plan) + extra
+            needed = movements.rollover_items(plan) + extra
         batch.append(plan)
         items += needed
         if plan.takes_quota:
@@ -74,11 +80,11 @@ def pack(plans: list[RolloverPlan], max_items: int = MAX_ITEMS) -> Iterator[list
         yield batch
 
 
-def apply_plans(ctx: Context, period: Period, plans: list[RolloverPlan], counter: money.ProgressCounter) -> None:
+def apply_plans(ctx: Context, period: Period, plans: list[RolloverPlan], counter: movements.ProgressCounter) -> None:
     for batch in pack(plans):
         try:
-            money.commit_rollovers(batch, ctx.now(), counter, SYSTEM.sub)
-        except (money.RolloverConflict, errors.QuotaExhausted, errors.ConcurrentUpdate):
+            movements.commit_rollovers(batch, now=ctx.now(), progress=counter, actor=SYSTEM.sub)
+        except (movements.RolloverConflict, errors.QuotaExhausted, errors.ConcurrentUpdate):
             for plan in batch:
                 try:
                     rollover_certificate(ctx, plan.certificate_id, period, counter)
@@ -102,16 +108,16 @@ def run_segment(ctx: Context, period: Period, segment: int, total: int, deadline
     if state.done:
         return SegmentRun(segment, 0, True)
     cursor = state.cursor
-    counter = money.ProgressCounter(period.period_id, period_store.segment_record(segment))
+    counter = movements.ProgressCounter(period.period_id, segment_record(segment))
     pages = 0
     # At least one page per run, however short the budget: every run makes progress.
     while pages == 0 or time.monotonic() < deadline:
         found, cursor = certificate_store.scan_funded_outside(
             period.period_id, segment, total, cursor, ctx.settings.topup_page_size
         )
-        plans = [plan for plan in (plan_rollover(c.snapshot, period) for c in found) if plan is not None]
+        plans = [plan for plan in (plan_rollover(c, period) for c in found) if plan is not None]
         apply_plans(ctx, period, plans, counter)
-        period_store.checkpoint_segment(period.period_id, segment, cursor, money.utc_stamp(ctx.now()))
+        period_store.checkpoint_segment(period.period_id, segment, cursor, utc_stamp(ctx.now()))
         pages += 1
         if cursor is None:
             return SegmentRun(segment, pages, True)
@@ -129,7 +135,7 @@ def run_topup(ctx: Context, period_id: str, time_budget_seconds: float) -> bool:
     current = ctx.current_period()
     if current is not None and current.period_id != period_id:
         raise errors.PeriodSuperseded(f"period {current.period_id} has begun since; top it up instead")
-    total = period_store.period_state(period_id).topup_segments
+    total = period_store.period_state(period_id).period.topup_segments
     deadline = time.monotonic() + time_budget_seconds
     with ThreadPoolExecutor(max_workers=total, thread_name_prefix="topup") as pool:
         runs = list(pool.map(lambda s: run_segment(ctx, period, s, total, deadline), range(total)))
@@ -144,9 +150,7 @@ def run_due_topup(ctx: Context, time_budget_seconds: float) -> str | None:
     period = ctx.current_period()
     if period is None:
         return None
-    state = period_store.period_state(period.period_id)
-    segments = [s for s in state.segments if s.segment is not None]
-    if len(segments) == state.topup_segments and all(s.done for s in segments):
+    if period_store.period_state(period.period_id).topup_complete:
         return None
     run_topup(ctx, period.period_id, time_budget_seconds)
     return period.period_id

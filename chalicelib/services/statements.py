@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal
 from chalicelib.domain.period import PERIOD_ID
-from chalicelib.domain.statement import Statement, build, to_csv
-from chalicelib.services import certificates
+from chalicelib.domain.statement import Statement, build
+from chalicelib.services import certificates, exports
 from chalicelib.services.context import Context
 from chalicelib.storage import ledger as ledger_store
 from chalicelib.storage import statements as store
@@ -47,12 +47,13 @@ def statement(ctx: Context, actor: Principal, certificate_id: str, period_id: st
     if period is None:
         raise errors.PeriodNotFound()
     entries = [e for e in ledger_store.all_entries(certificate.certificate_id) if e.period_id == wanted]
-    contracts = store.contract_infos({e.contract_id for e in entries if e.contract_id})
+    contracts, provider_names = store.contracts_and_providers({e.contract_id for e in entries if e.contract_id})
     return build(
         certificate.certificate_id,
         wanted,
         entries,
         contracts,
+        provider_names,
         ctx.settings.region_timezone,
         period.starts_on,
         period.ends_on,
@@ -74,4 +75,4 @@ def download(
 
         return Download(render(found), "application/pdf", name)
     # A byte-order mark, so spreadsheets open the Cyrillic as UTF-8.
-    return Download(("\ufeff" + to_csv(found)).encode("utf-8"), "text/csv; charset=utf-8", name)
+    return Download(("\ufeff" + exports.statement_csv(found)).encode("utf-8"), "text/csv; charset=utf-8", name)

@@ -20,15 +20,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain import errors
-from chalicelib.domain.reports import Contribution, Group, cluster, contribution, plan
+from chalicelib.domain.counting import ActiveContracts, Contribution, contribution
 from chalicelib.services.context import Context
 from chalicelib.storage import aggregates as store
-from chalicelib.storage.transactions import MAX_ITEMS, backoff
+from chalicelib.storage.counters import Group, cluster, plan
+from chalicelib.storage.retry import Backoff
+from chalicelib.storage.transactions import MAX_ITEMS
 
 log = logging.getLogger("pfdo.streams")
 
 # Each round either writes a group, drops changes already counted, or meets a count moved by another consumer.
 MAX_ROUNDS = 64
+# The pause after a round that met a count another consumer moved (the next round reads it again).
+MOVED_BACKOFF = Backoff(MAX_ROUNDS)
 
 Commit = Callable[[Group], "store.Refused | None"]
 
@@ -85,13 +89,15 @@ def consume(
             pending = [c for c in pending if c.marker not in refused.already_applied]
             already += before - len(pending)
             if refused.moved:
-                backoff(rounds)  # another consumer moved a certificate's count: read it again and pack again
+                MOVED_BACKOFF.pause(
+                    rounds
+                )  # another consumer moved a certificate's count: read it again and pack again
         rounds += 1
     outcome = Outcome(applied, already, ignored, transactions)
     log.info("stream batch applied", extra={"records": len(records), **outcome.as_json()})
     return outcome
 
 
-def _counts(pending: list[Contribution]) -> dict[Any, int]:
+def _counts(pending: list[Contribution]) -> dict[ActiveContracts, int]:
     wanted = [c.active.counter for c in pending if c.active is not None]
     return store.active_counts(wanted) if wanted else {}

@@ -1,6 +1,6 @@
 """The aggregates table: decoding stream records, applying counted changes exactly once, and reading the figures.
 
-Exactly once. Each change that adds to a figure carries a marker (domain.reports): the ledger entry's own key, the
+Exactly once. Each change that adds to a figure carries a marker (domain.counting): the ledger entry's own key, the
 objection and its direction, or the table, item and stream position of a certificate or contract write. A group of
 changes is one ``TransactWriteItems``: a put of each marker under ``attribute_not_exists`` and the ``ADD`` of the
 counters they sum to, so a change is counted together with its marker or not at all. A retried delivery meets its
@@ -8,7 +8,9 @@ markers: DynamoDB cancels the transaction and names, in its cancellation reasons
 changes are dropped and the rest is sent again. Markers expire after ``MARKER_DAYS``, well past the stream's 24-hour
 retention (Lambda never delivers a record older than that).
 
-Records are read below the models (raw DynamoDB JSON), as Lambda delivers them.
+Stream records come as Lambda delivers them (DynamoDB JSON): each image is read by its table's mapper (the model's own
+deserialisation), the aggregates' own items by boto3's ``TypeDeserializer``. Where each figure lives is
+storage/counters.py.
 """
 
 from __future__ import annotations
@@ -20,100 +22,132 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from chalicelib.domain import errors
-from chalicelib.domain.reports import (
-    ACTIVE,
-    CLOSED,
-    OPEN_OBJECTION,
-    Address,
+from chalicelib.domain.counting import (
+    DISPUTED,
+    ENTRY_COUNTS,
+    IN_USE,
+    LIVING,
+    ActiveContracts,
     CertificateChanged,
-    CertificateState,
     Change,
     ChargeDimensions,
     ContractChanged,
     Dimensions,
     DisputeChanged,
-    Group,
-    LedgerPosted,
-    marker_address,
+    EntryCount,
+    EntryPosted,
+    Figure,
+    Population,
 )
-from chalicelib.storage.models import TABLES, QuotaRecord, table_name
-from chalicelib.storage.money import utc_stamp
-from chalicelib.storage.transactions import backoff, transaction_connection
+from chalicelib.domain.ledger import utc_stamp
+from chalicelib.domain.reports import GroupBy
+from chalicelib.storage.certificates import CERTIFICATES
+from chalicelib.storage.contracts import CONTRACTS
+from chalicelib.storage.counters import (
+    REGISTRY,
+    Address,
+    Group,
+    address_of,
+    marker_address,
+    parse_municipal_key,
+    parse_spending_key,
+    spending_prefix,
+)
+from chalicelib.storage.ledger import ENTRIES
+from chalicelib.storage.mapping import Mapper
+from chalicelib.storage.models import TABLES, table_name
+from chalicelib.storage.objections import OBJECTIONS
+from chalicelib.storage.retry import Backoff, retry
+from chalicelib.storage.transactions import TransactionThrottled, transaction_connection
 
 MARKER_DAYS = 7
-CONFLICT_ATTEMPTS = 8
+# A transaction of counters cancelled for a busy item is sent again, up to 8 times in all.
+AGGREGATES_BACKOFF = Backoff(8)
+# Keys a batch read left unprocessed (DynamoDB's throughput) are asked for again, up to 10 times in all.
+UNPROCESSED_BACKOFF = Backoff(10)
 BATCH_GET_KEYS = 100
 # Dimensions never change once written (a certificate's municipality, a contract's program and provider, a program's
 # direction), so a warm consumer keeps them; bounded so a long-lived process does not grow without end.
 CACHE_LIMIT = 200_000
 _STREAM_ARN = re.compile(r":table/(?P<table>[^/]+)/stream/(?P<label>[^/]+)$")
+_to_python = TypeDeserializer().deserialize
+_to_dynamodb = TypeSerializer().serialize
 
 Json = dict[str, Any]
+
+
+class _Busy(errors.ConcurrentUpdate):
+    """A transaction of the aggregates was cancelled for a busy item: nothing was written; send it again."""
+
+
+class _Unprocessed(TransactionThrottled):
+    """The database is busy: a batch read kept leaving keys unprocessed."""
 
 
 def _client() -> Any:
     return transaction_connection().client
 
 
-def _s(value: str) -> Json:
-    return {"S": value}
+def plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item of DynamoDB JSON as Python values (numbers as ``int``: the aggregates hold whole numbers only)."""
+    found = {name: _to_python(value) for name, value in item.items()}
+    return {name: int(value) if isinstance(value, Decimal) else value for name, value in found.items()}
 
 
-def _n(value: int) -> Json:
-    return {"N": str(value)}
-
-
-def _string(image: Mapping[str, Any] | None, name: str) -> str | None:
-    if not image or name not in image:
-        return None
-    value = image[name]
-    return str(value["S"]) if "S" in value else None
-
-
-def _number(image: Mapping[str, Any] | None, name: str) -> int | None:
-    if not image or name not in image or "N" not in image[name]:
-        return None
-    return int(image[name]["N"])
-
-
-def _plain(item: Mapping[str, Any]) -> dict[str, int | str]:
-    """An item's numbers and strings as Python values (the aggregates hold nothing else)."""
-    found: dict[str, int | str] = {}
-    for name, value in item.items():
-        if "N" in value:
-            found[name] = int(value["N"])
-        elif "S" in value:
-            found[name] = str(value["S"])
-    return found
+def _key(address: Address) -> Json:
+    return {"scope": _to_dynamodb(address.scope), "key": _to_dynamodb(address.key)}
 
 
 # --- which records matter --------------------------------------------------------------------------------------------
 
+
+def _values(table: Mapping[Any, bool], wanted: bool) -> list[str]:
+    return sorted(member.value for member, counts in table.items() if counts is wanted)
+
+
 # Lambda's filter patterns per consumed table (infra/template.py puts them on the event source mappings): the records
-# that can change a figure, a superset of what ``decode`` keeps, so the function is not invoked for the many writes
-# that change none (a hold, a balance's version). The consumer is right without them; tests check every counted
-# record passes them. (A certificate's municipality never changes, so a move needs no pattern.)
+# that can change a figure, a superset of what ``contribution`` counts, so the function is not invoked for the many
+# writes that change none (a hold, a balance's version). Derived from the counting rules' own tables. The consumer is
+# right without them; tests check every counted record passes them. (A certificate's municipality never changes, so a
+# move needs no pattern.)
 STREAM_FILTERS: dict[str, list[Json]] = {
     "ledger": [
-        {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": [{"anything-but": ["hold", "release"]}]}}}}
+        {
+            "eventName": ["INSERT"],
+            "dynamodb": {
+                "NewImage": {
+                    "kind": {
+                        "S": [
+                            {
+                                "anything-but": sorted(
+                                    kind.value for kind, counts in ENTRY_COUNTS.items() if counts is EntryCount.NOTHING
+                                )
+                            }
+                        ]
+                    }
+                }
+            },
+        }
     ],
     "certificates": [
         {"eventName": ["INSERT", "REMOVE"]},
-        {"dynamodb": {"NewImage": {"status": {"S": [CLOSED]}}}},
-        {"dynamodb": {"OldImage": {"status": {"S": [CLOSED]}}}},
+        {"dynamodb": {"NewImage": {"status": {"S": _values(LIVING, False)}}}},
+        {"dynamodb": {"OldImage": {"status": {"S": _values(LIVING, False)}}}},
     ],
     "contracts": [
-        {"dynamodb": {"NewImage": {"status": {"S": [ACTIVE]}}}},
-        {"dynamodb": {"OldImage": {"status": {"S": [ACTIVE]}}}},
+        {"dynamodb": {"NewImage": {"status": {"S": _values(IN_USE, True)}}}},
+        {"dynamodb": {"OldImage": {"status": {"S": _values(IN_USE, True)}}}},
     ],
     "objections": [
-        {"dynamodb": {"NewImage": {"status": {"S": [OPEN_OBJECTION]}}}},
-        {"dynamodb": {"OldImage": {"status": {"S": [OPEN_OBJECTION]}}}},
+        {"dynamodb": {"NewImage": {"status": {"S": _values(DISPUTED, True)}}}},
+        {"dynamodb": {"OldImage": {"status": {"S": _values(DISPUTED, True)}}}},
     ],
 }
 
@@ -143,6 +177,10 @@ def decode(records: Sequence[Mapping[str, Any]]) -> Decoded:
     return Decoded(changes, ignored)
 
 
+def _image(mapper: Mapper[Any, Any], image: Mapping[str, Any] | None) -> Any:
+    return None if not image else mapper.from_image(image)
+
+
 def _change(record: Mapping[str, Any], bases: Mapping[str, str]) -> Change | None:
     match = _STREAM_ARN.search(str(record.get("eventSourceARN", "")))
     if match is None or match["table"] not in bases:
@@ -153,79 +191,24 @@ def _change(record: Mapping[str, Any], bases: Mapping[str, str]) -> Change | Non
     # One write of one item: its table's stream, the item's key and its place in the stream.
     position = f"{match['label']}#{data['SequenceNumber']}"
     if base == "ledger":
-        return _ledger(new) if record.get("eventName") == "INSERT" else None
+        return EntryPosted(ENTRIES.from_image(new)) if record.get("eventName") == "INSERT" and new else None
     if base == "certificates":
-        return _certificate(old, new, position)
+        before, after = _image(CERTIFICATES, old), _image(CERTIFICATES, new)
+        if before is None and after is None:
+            return None
+        return CertificateChanged(f"{(after or before).certificate_id}#{position}", before, after)
     if base == "contracts":
-        return _contract(old, new, position)
+        before, after = _image(CONTRACTS, old), _image(CONTRACTS, new)
+        if before is None and after is None:
+            return None
+        return ContractChanged(f"{(after or before).contract_id}#{position}", before, after)
     if base == "objections":
-        return _objection(old, new)
+        # Only a charge coming under objection or leaving it is a change: its marker is the objection and the
+        # direction, which any other write of the objection would repeat.
+        before, after = _image(OBJECTIONS, old), _image(OBJECTIONS, new)
+        dispute = DisputeChanged(before, after)
+        return dispute if (before or after) is not None and dispute.moves else None
     return None
-
-
-def _ledger(image: Mapping[str, Any] | None) -> LedgerPosted | None:
-    if not image:
-        return None
-    return LedgerPosted(
-        certificate_id=_string(image, "certificate_id") or "",
-        entry_key=_string(image, "entry_key") or "",
-        kind=_string(image, "kind") or "",
-        period_id=_string(image, "period_id") or "",
-        amount=_number(image, "amount") or 0,
-        contract_id=_string(image, "contract_id"),
-        month=_string(image, "month"),
-    )
-
-
-def _certificate_state(image: Mapping[str, Any] | None) -> CertificateState | None:
-    if not image:
-        return None
-    return CertificateState(_string(image, "municipality") or "", _string(image, "status") or "")
-
-
-def _certificate(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, position: str) -> Change | None:
-    certificate_id = _string(new or old, "certificate_id")
-    if certificate_id is None:
-        return None
-    return CertificateChanged(
-        f"{certificate_id}#{position}", certificate_id, _certificate_state(old), _certificate_state(new)
-    )
-
-
-def _contract(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, position: str) -> Change | None:
-    image = new or old
-    contract_id = _string(image, "contract_id")
-    if contract_id is None:
-        return None
-    was_active = _string(old, "status") == ACTIVE
-    is_active = _string(new, "status") == ACTIVE
-    if was_active == is_active:
-        return None  # a charge, or a move that does not touch the active set
-    return ContractChanged(
-        f"{contract_id}#{position}",
-        contract_id,
-        _string(image, "certificate_id") or "",
-        _string(image, "period_id") or "",
-        was_active,
-        is_active,
-    )
-
-
-def _objection(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> Change | None:
-    was_open = _string(old, "status") == OPEN_OBJECTION
-    is_open = _string(new, "status") == OPEN_OBJECTION
-    image = new or old
-    if was_open == is_open or image is None:
-        return None
-    return DisputeChanged(
-        objection_id=_string(image, "objection_id") or "",
-        contract_id=_string(image, "contract_id") or "",
-        certificate_id=_string(image, "certificate_id") or "",
-        period_id=_string(image, "period_id") or "",
-        month=_string(image, "month") or "",
-        amount=_number(image, "amount") or 0,
-        opened=is_open,
-    )
 
 
 # --- what the changes need to know: municipalities, contracts, programs ----------------------------------------------
@@ -256,16 +239,17 @@ def dimensions(changes: Iterable[Change]) -> Dimensions:
     certificate_ids: set[str] = set()
     contract_ids: set[str] = set()
     for change in changes:
-        if isinstance(change, LedgerPosted):
+        if isinstance(change, EntryPosted):
             if change.counted:
-                certificate_ids.add(change.certificate_id)
-            if change.needs_contract and change.contract_id:
-                contract_ids.add(change.contract_id)
+                certificate_ids.add(change.entry.certificate_id)
+            if change.needs_contract and change.entry.contract_id:
+                contract_ids.add(change.entry.contract_id)
         elif isinstance(change, ContractChanged):
-            certificate_ids.add(change.certificate_id)
+            if change.delta:
+                certificate_ids.add(change.contract.certificate_id)
         elif isinstance(change, DisputeChanged):
-            certificate_ids.add(change.certificate_id)
-            contract_ids.add(change.contract_id)
+            certificate_ids.add(change.objection.certificate_id)
+            contract_ids.add(change.objection.contract_id)
     return Dimensions(_municipalities(certificate_ids), _contracts(contract_ids))
 
 
@@ -283,11 +267,9 @@ def _cached(table: str, ids: Iterable[str]) -> tuple[dict[str, Any], list[str]]:
 def _municipalities(certificate_ids: Iterable[str]) -> dict[str, str]:
     table = table_name("certificates")
     found, missing = _cached(table, certificate_ids)
-    keys = [{"certificate_id": _s(i)} for i in missing]
-    read = {
-        str(_string(item, "certificate_id")): str(_string(item, "municipality"))
-        for item in batch_get(table, keys, ["certificate_id", "municipality"])
-    }
+    keys = [{"certificate_id": _to_dynamodb(i)} for i in missing]
+    items = [plain(item) for item in batch_get(table, keys, ["certificate_id", "municipality"])]
+    read = {str(item["certificate_id"]): str(item["municipality"]) for item in items}
     _cache.put(table, read)
     return {**found, **read}
 
@@ -295,31 +277,38 @@ def _municipalities(certificate_ids: Iterable[str]) -> dict[str, str]:
 def _contracts(contract_ids: Iterable[str]) -> dict[str, ChargeDimensions]:
     table = table_name("contracts")
     found, missing = _cached(table, contract_ids)
-    contracts = batch_get(
-        table,
-        [{"contract_id": _s(i)} for i in missing],
-        ["contract_id", "program_id", "provider_id", "program_title"],
-    )
-    program_ids = {str(_string(c, "program_id")) for c in contracts}
+    # Projections of a few attributes (the consumer's reads are the hot path): plain values, no entity.
+    contracts = [
+        plain(item)
+        for item in batch_get(
+            table,
+            [{"contract_id": _to_dynamodb(i)} for i in missing],
+            ["contract_id", "program_id", "provider_id", "program_title"],
+        )
+    ]
+    program_ids = {str(c["program_id"]) for c in contracts}
     programs = {
-        str(_string(p, "program_id")): p
-        for p in batch_get(
-            table_name("programs"),
-            [{"program_id": _s(i), "record": _s("program")} for i in sorted(program_ids)],
-            ["program_id", "direction", "provider_name"],
+        str(p["program_id"]): p
+        for p in map(
+            plain,
+            batch_get(
+                table_name("programs"),
+                [{"program_id": _to_dynamodb(i), "record": _to_dynamodb("program")} for i in sorted(program_ids)],
+                ["program_id", "direction", "provider_name"],
+            ),
         )
     }
     read = {}
     for contract in contracts:
-        program = programs.get(str(_string(contract, "program_id")))
+        program = programs.get(str(contract["program_id"]))
         if program is None:
             continue  # reported as missing by Dimensions.contract
-        read[str(_string(contract, "contract_id"))] = ChargeDimensions(
-            provider_id=_string(contract, "provider_id") or "",
-            provider_name=_string(program, "provider_name") or "",
-            program_id=_string(contract, "program_id") or "",
-            program_title=_string(contract, "program_title") or "",
-            direction=_string(program, "direction") or "",
+        read[str(contract["contract_id"])] = ChargeDimensions(
+            provider_id=str(contract["provider_id"]),
+            provider_name=str(program.get("provider_name", "")),
+            program_id=str(contract["program_id"]),
+            program_title=str(contract.get("program_title", "")),
+            direction=str(program.get("direction", "")),
         )
     _cache.put(table, read)
     return {**found, **read}
@@ -337,14 +326,16 @@ def batch_get(
             request["ProjectionExpression"] = ", ".join(names)
             request["ExpressionAttributeNames"] = names
         pending: Json = {table: request}
-        attempt = 0
-        while pending:
+
+        def read(_attempt: int) -> None:
+            nonlocal pending
             answer = _client().batch_get_item(RequestItems=pending)
             items.extend(answer.get("Responses", {}).get(table, []))
             pending = answer.get("UnprocessedKeys") or {}
             if pending:
-                backoff(attempt)
-                attempt += 1
+                raise _Unprocessed(f"{table}: DynamoDB kept keys unprocessed; the batch comes again")
+
+        retry(read, UNPROCESSED_BACKOFF, on=_Unprocessed)
     return items
 
 
@@ -368,7 +359,8 @@ def commit_group(group: Group) -> Refused | None:
     stream keeps records and when the figures last moved, whatever day the service believes it is.
     """
     items, roles = _items(group, datetime.now(UTC))
-    for attempt in range(CONFLICT_ATTEMPTS):
+
+    def send(_attempt: int) -> Refused | None:
         try:
             _client().transact_write_items(TransactItems=items, ClientRequestToken=str(uuid.uuid4()))
             return None
@@ -382,8 +374,9 @@ def commit_group(group: Group) -> Refused | None:
             return Refused(markers, any(role[0] == "guard" for role in failed))
         if not any(code in ("TransactionConflict", "ThrottlingError") for code in reasons):
             raise errors.ConcurrentUpdate(f"aggregates transaction cancelled: {reasons}")
-        backoff(attempt)
-    raise errors.ConcurrentUpdate("the aggregates kept conflicting with other transactions")
+        raise _Busy("the aggregates kept conflicting with other transactions")
+
+    return retry(send, AGGREGATES_BACKOFF, on=_Busy)
 
 
 def _items(group: Group, now: datetime) -> tuple[list[Json], list[tuple[str, str]]]:
@@ -393,22 +386,24 @@ def _items(group: Group, now: datetime) -> tuple[list[Json], list[tuple[str, str
     items: list[Json] = []
     roles: list[tuple[str, str]] = []
     for marker in group.markers:
-        address = marker_address(marker)
+        item = {**_key(marker_address(marker)), "expires_at": _to_dynamodb(expires)}
         items.append(
             {
                 "Put": {
                     "TableName": table,
-                    "Item": {"scope": _s(address.scope), "key": _s(address.key), "expires_at": _n(expires)},
+                    "Item": item,
                     "ConditionExpression": "attribute_not_exists(#scope)",
                     "ExpressionAttributeNames": {"#scope": "scope"},
                 }
             }
         )
         roles.append(("marker", marker))
-    for address, amounts in group.counters.items():
-        items.append({"Update": _counter_update(table, address, amounts, group.labels.get(address, {}), stamp)})
+    for figure, amounts in group.counters.items():
+        address = address_of(figure)
+        items.append({"Update": _counter_update(table, address, amounts, group.labels.get(figure, {}), stamp)})
         roles.append(("counter", address.key))
-    for address, guard in group.guards.items():
+    for counter, guard in group.guards.items():
+        address = address_of(counter)
         condition = "#active = :expected"
         if guard.expected == 0:
             condition = f"attribute_not_exists(#active) OR {condition}"
@@ -421,9 +416,9 @@ def _items(group: Group, now: datetime) -> tuple[list[Json], list[tuple[str, str
                     "ConditionExpression": condition,
                     "ExpressionAttributeNames": {"#active": "active", "#updated": "updated_at"},
                     "ExpressionAttributeValues": {
-                        ":value": _n(guard.value),
-                        ":expected": _n(guard.expected),
-                        ":updated": _s(stamp),
+                        ":value": _to_dynamodb(guard.value),
+                        ":expected": _to_dynamodb(guard.expected),
+                        ":updated": _to_dynamodb(stamp),
                     },
                 }
             }
@@ -432,19 +427,15 @@ def _items(group: Group, now: datetime) -> tuple[list[Json], list[tuple[str, str
     return items, roles
 
 
-def _key(address: Address) -> Json:
-    return {"scope": _s(address.scope), "key": _s(address.key)}
-
-
 def _counter_update(table: str, address: Address, amounts: Counter[str], labels: Mapping[str, str], stamp: str) -> Json:
     names: dict[str, str] = {"#updated": "updated_at"}
-    values: dict[str, Json] = {":updated": _s(stamp)}
+    values: dict[str, Any] = {":updated": _to_dynamodb(stamp)}
     adds, sets = [], ["#updated = :updated"]
     for i, (name, amount) in enumerate(sorted(amounts.items())):
-        names[f"#c{i}"], values[f":c{i}"] = name, _n(amount)
+        names[f"#c{i}"], values[f":c{i}"] = name, _to_dynamodb(amount)
         adds.append(f"#c{i} :c{i}")
     for i, (name, text) in enumerate(sorted(labels.items())):
-        names[f"#l{i}"], values[f":l{i}"] = name, _s(text)
+        names[f"#l{i}"], values[f":l{i}"] = name, _to_dynamodb(text)
         sets.append(f"#l{i} = :l{i}")
     expression = "SET " + ", ".join(sets) + (" ADD " + ", ".join(adds) if adds else "")
     return {
@@ -456,24 +447,27 @@ def _counter_update(table: str, address: Address, amounts: Counter[str], labels:
     }
 
 
-def active_counts(addresses: Iterable[Address]) -> dict[Address, int]:
+def active_counts(counters: Iterable[ActiveContracts]) -> dict[ActiveContracts, int]:
     """The active-contract count of each (certificate, period) asked for; absent items count 0."""
-    wanted = sorted(set(addresses))
-    found = batch_get(table_name("aggregates"), [_key(a) for a in wanted], ["scope", "key", "active"])
-    counts = {Address(str(_string(i, "scope")), str(_string(i, "key"))): _number(i, "active") or 0 for i in found}
-    return {address: counts.get(address, 0) for address in wanted}
+    wanted = sorted(set(counters), key=address_of)
+    found = [plain(item) for item in batch_get(table_name("aggregates"), [_key(address_of(c)) for c in wanted])]
+    counts = {Address(str(i["scope"]), str(i["key"])): int(i.get("active", 0)) for i in found}
+    return {counter: counts.get(address_of(counter), 0) for counter in wanted}
 
 
 # --- reading the figures ---------------------------------------------------------------------------------------------
 
-
-def read(addresses: Sequence[Address]) -> dict[Address, dict[str, int | str]]:
-    """The items at ``addresses`` that exist, as plain values: one BatchGetItem (up to 100 addresses)."""
-    found = batch_get(table_name("aggregates"), [_key(a) for a in addresses])
-    return {Address(str(_string(i, "scope")), str(_string(i, "key"))): _plain(i) for i in found}
+Figures = dict[str, int | str]
 
 
-def query(scope: str, prefix: str) -> Iterator[tuple[str, dict[str, int | str]]]:
+def read(figures: Sequence[Figure]) -> dict[Figure, Figures]:
+    """The items of ``figures`` that exist, as plain values: one BatchGetItem (up to 100 figures)."""
+    by_address = {address_of(figure): figure for figure in figures}
+    found = [plain(item) for item in batch_get(table_name("aggregates"), [_key(a) for a in by_address])]
+    return {by_address[Address(str(i["scope"]), str(i["key"]))]: i for i in found}
+
+
+def query(scope: str, prefix: str) -> Iterator[tuple[str, Figures]]:
     """(sort key, item) of a partition's items whose key starts with ``prefix``: one Query (a page per MB)."""
     start: Json | None = None
     while True:
@@ -481,49 +475,55 @@ def query(scope: str, prefix: str) -> Iterator[tuple[str, dict[str, int | str]]]
             "TableName": table_name("aggregates"),
             "KeyConditionExpression": "#scope = :scope",
             "ExpressionAttributeNames": {"#scope": "scope"},
-            "ExpressionAttributeValues": {":scope": _s(scope)},
+            "ExpressionAttributeValues": {":scope": _to_dynamodb(scope)},
             "ConsistentRead": True,
         }
         if prefix:  # (DynamoDB refuses an empty one)
             request["KeyConditionExpression"] += " AND begins_with(#key, :prefix)"
             request["ExpressionAttributeNames"]["#key"] = "key"
-            request["ExpressionAttributeValues"][":prefix"] = _s(prefix)
+            request["ExpressionAttributeValues"][":prefix"] = _to_dynamodb(prefix)
         if start:
             request["ExclusiveStartKey"] = start
         page = _client().query(**request)
         for item in page.get("Items", []):
-            yield str(_string(item, "key")), _plain(item)
+            values = plain(item)
+            yield str(values["key"]), values
         start = page.get("LastEvaluatedKey")
         if not start:
             return
 
 
-@dataclass(frozen=True)
-class QuotaUse:
-    municipality: str
-    quota: int
-    funded: int
-    remaining: int
+def municipal(period_id: str, municipality: str | None = None) -> dict[str, dict[str, Figures]]:
+    """Each municipality's items of a period (or one's) by what they count (``totals``, ``population``): one
+    Query."""
+    found: dict[str, dict[str, Figures]] = {}
+    for key, item in query(period_id, f"m#{municipality}#" if municipality else "m#"):
+        parsed = parse_municipal_key(key)
+        if parsed:
+            found.setdefault(parsed[0], {})[parsed[1]] = item
+    return found
 
 
-def quotas(period_id: str, municipality: str | None) -> list[QuotaUse]:
-    """The period's quota items (I7: the quota's own counters, written with each funding): one GetItem for a
-    municipality, one Query over the period's quota items for the region."""
-    if municipality is not None:
-        try:
-            records = [QuotaRecord.get(period_id, f"quota#{municipality}", consistent_read=True)]
-        except QuotaRecord.DoesNotExist:
-            records = []
-    else:
-        records = list(QuotaRecord.query(period_id, QuotaRecord.record.startswith("quota#"), consistent_read=True))
-    return [QuotaUse(r.municipality, int(r.quota), int(r.funded or 0), int(r.remaining)) for r in records]
+def registry() -> dict[str, Figures]:
+    """Every municipality's count of living certificates: one Query."""
+    return {key.split("#", 1)[1]: item for key, item in query(REGISTRY, "m#")}
+
+
+def spending(period_id: str, group: GroupBy, municipality: str | None) -> list[tuple[str, str, Figures]]:
+    """(value, label, counters) of the period's spending under ``group``, of one municipality or (None) every one."""
+    found = []
+    for key, item in query(period_id, spending_prefix(group, municipality)):
+        parsed = parse_spending_key(key)
+        if parsed:
+            found.append((parsed[1], str(item.get("label", parsed[1])), item))
+    return found
 
 
 # --- the population, set by operators --------------------------------------------------------------------------------
 
 
 def put_population(
-    addresses: Mapping[str, Address], populations: Mapping[str, int], set_by: str, now: datetime
+    figures: Mapping[str, Population], populations: Mapping[str, int], set_by: str, now: datetime
 ) -> None:
     """The children of each municipality in a period, all written or none (one TransactWriteItems, <= 100)."""
     table = table_name("aggregates")
@@ -532,26 +532,27 @@ def put_population(
             "Put": {
                 "TableName": table,
                 "Item": {
-                    **_key(addresses[municipality]),
-                    "municipality": _s(municipality),
-                    "children_population": _n(populations[municipality]),
-                    "set_by": _s(set_by),
-                    "updated_at": _s(utc_stamp(now)),
+                    **_key(address_of(figures[municipality])),
+                    "municipality": _to_dynamodb(municipality),
+                    "children_population": _to_dynamodb(populations[municipality]),
+                    "set_by": _to_dynamodb(set_by),
+                    "updated_at": _to_dynamodb(utc_stamp(now)),
                 },
             }
         }
         for municipality in sorted(populations)
     ]
-    for attempt in range(CONFLICT_ATTEMPTS):
+
+    def send(_attempt: int) -> None:
         try:
             _client().transact_write_items(TransactItems=items, ClientRequestToken=str(uuid.uuid4()))
-            return
         except ClientError as failure:
             reasons = [r.get("Code") for r in failure.response.get("CancellationReasons", [])]
             if "TransactionConflict" not in reasons:
                 raise
-        backoff(attempt)
-    raise errors.ConcurrentUpdate("the population kept conflicting with other writes; retry")
+            raise _Busy("the population kept conflicting with other writes; retry") from failure
+
+    retry(send, AGGREGATES_BACKOFF, on=_Busy)
 
 
 # --- the local poller's checkpoints (devtools/streams.py) ------------------------------------------------------------
@@ -565,7 +566,7 @@ def checkpoints(stream_arn: str) -> dict[str, str]:
 def save_checkpoint(stream_arn: str, shard_id: str, sequence: str) -> None:
     _client().put_item(
         TableName=table_name("aggregates"),
-        Item={"scope": _s(f"~poller#{stream_arn}"), "key": _s(shard_id), "sequence": _s(sequence)},
+        Item={**_key(Address(f"~poller#{stream_arn}", shard_id)), "sequence": _to_dynamodb(sequence)},
     )
 
 

@@ -1,84 +1,48 @@
-"""Certificates: issuing, reading, listing a guardian's children. Money changes live in storage.money."""
+"""Certificates: issuing (with the child's identity), reading, listing a guardian's children, freezing; the mappers
+of certificates and identities. Money changes live in storage.movements."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import replace
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.domain import errors
-from chalicelib.domain.certificate import Balance, CertificateStatus, new_certificate_number, valid_until
-from chalicelib.domain.rollover import CertificateSnapshot
+from chalicelib.domain.certificate import Balance, Certificate, CertificateStatus, new_certificate_number
+from chalicelib.domain.duplicates import Identity
+from chalicelib.domain.ids import CertificateId
+from chalicelib.storage.mapping import ISO_DATE, Mapper, Spread, enum_of, map_of
 from chalicelib.storage.models import CertificateRecord, IdentityRecord
-from chalicelib.storage.transactions import Transaction, fail_with, image_string
+from chalicelib.storage.retry import Backoff, retry
+from chalicelib.storage.transactions import Transaction, fail_with
 
-ISSUE_ATTEMPTS = 5
+CERTIFICATES = Mapper(
+    Certificate,
+    CertificateRecord,
+    convert={
+        "status": enum_of(CertificateStatus),
+        "frozen_from": enum_of(CertificateStatus),
+        "birth_date": ISO_DATE,
+        "valid_until": ISO_DATE,
+        "period_starts_on": ISO_DATE,
+        "open_holds": map_of(),
+    },
+    spread={"balance": Spread(Balance, {name: name for name in ("credited", "available", "held", "spent", "expired")})},
+)
+IDENTITIES = Mapper(Identity, IdentityRecord)
 
-
-@dataclass(frozen=True)
-class Certificate:
-    """A certificate as read, with the child it belongs to."""
-
-    certificate_id: str
-    status: CertificateStatus
-    guardian_sub: str
-    municipality: str
-    full_name: str
-    birth_date: date
-    valid_until: date
-    issued_at: str
-    period_id: str | None
-    period_starts_on: date | None
-    balance: Balance
-    open_holds: dict[str, int]
-    version: int
-    merged_into: str | None = None
-
-    @property
-    def snapshot(self) -> CertificateSnapshot:
-        return CertificateSnapshot(
-            certificate_id=self.certificate_id,
-            status=self.status,
-            municipality=self.municipality,
-            birth_date=self.birth_date,
-            period_id=self.period_id,
-            period_starts_on=self.period_starts_on,
-            balance=self.balance,
-            open_holds=self.open_holds,
-            version=self.version,
-        )
-
-
-def _from_record(record: CertificateRecord) -> Certificate:
-    return Certificate(
-        certificate_id=record.certificate_id,
-        status=CertificateStatus(record.status),
-        guardian_sub=record.guardian_sub,
-        municipality=record.municipality,
-        full_name=record.full_name,
-        birth_date=date.fromisoformat(record.birth_date),
-        valid_until=date.fromisoformat(record.valid_until),
-        issued_at=record.issued_at,
-        period_id=record.period_id,
-        period_starts_on=date.fromisoformat(record.period_starts_on) if record.period_starts_on else None,
-        balance=Balance(
-            credited=int(record.credited),
-            available=int(record.available),
-            held=int(record.held),
-            spent=int(record.spent),
-            expired=int(record.expired),
-        ),
-        open_holds={contract: int(amount) for contract, amount in record.open_holds.as_dict().items()},
-        version=int(record.version),
-        merged_into=record.merged_into,
-    )
+# A drawn number that is taken, or an identity found held by a closed certificate, is tried again at once.
+ISSUE_BACKOFF = Backoff(5, base=0.0)
 
 
 class _NumberTaken(errors.ConcurrentUpdate):
     """The random certificate number is taken: draw another."""
+
+
+class _IdentityFreed(errors.ConcurrentUpdate):
+    """The child's identity names a closed certificate: take it over."""
 
 
 class IdentityHeld(errors.DomainError):
@@ -93,64 +57,60 @@ class IdentityHeld(errors.DomainError):
 def _identity_held(image: dict[str, Any] | None) -> Exception:
     if image is None:  # deleted between the condition and its explanation: the next attempt claims it
         return errors.ConcurrentUpdate("the child's registration changed; retry")
-    return IdentityHeld(image_string(image, "certificate_id") or "", image_string(image, "municipality") or "")
+    held = IDENTITIES.from_image(image)
+    return IdentityHeld(held.certificate_id, held.municipality)
 
 
-def claim_identity(
-    tx: Transaction, identity: str, certificate_id: str, municipality: str, at: str, taken_over: tuple[str, ...] = ()
-) -> None:
-    """The child's identity names ``certificate_id``: written only if it is new or names one of ``taken_over``
-    (a closed certificate, or both sides of a merge); otherwise the transaction fails with who holds it."""
+def claim_identity(tx: Transaction, identity: Identity, taken_over: tuple[str, ...] = ()) -> None:
+    """The child's identity names its certificate: written only if it is new or names one of ``taken_over`` (a
+    closed certificate, or both sides of a merge); otherwise the transaction fails with who holds it."""
     ID = IdentityRecord
     free = ID.identity.does_not_exist()
     if taken_over:
         free = free | ID.certificate_id.is_in(*taken_over)
     tx.update(
-        ID(identity=identity),
-        [ID.certificate_id.set(certificate_id), ID.municipality.set(municipality), ID.registered_at.set(at)],
+        ID(identity=identity.identity),
+        [
+            ID.certificate_id.set(identity.certificate_id),
+            ID.municipality.set(identity.municipality),
+            ID.registered_at.set(identity.registered_at),
+        ],
         free,
         _identity_held,
         want_old_image=True,
     )
 
 
-def issue(
-    guardian_sub: str, municipality: str, full_name: str, birth_date: date, issued_at: str, identity: str
-) -> Certificate:
-    """Writes a new accounting certificate under a fresh number (retrying the rare collision), claiming the child's
+def issue(certificate: Certificate, identity: str) -> Certificate:
+    """Writes a new certificate under its number (drawing another on the rare collision), claiming the child's
     identity in the same transaction: two registrations of one child, however close, make one certificate.
 
     Raises ``DuplicateChild`` (naming only the municipality) while the identity names a living certificate; the
     identity of a closed one is taken over.
     """
     closed: tuple[str, ...] = ()
-    for _ in range(ISSUE_ATTEMPTS):
-        record = CertificateRecord(
-            certificate_id=new_certificate_number(),
-            status=CertificateStatus.ACCOUNTING.value,
-            guardian_sub=guardian_sub,
-            municipality=municipality,
-            full_name=full_name,
-            birth_date=birth_date.isoformat(),
-            valid_until=valid_until(birth_date).isoformat(),
-            issued_at=issued_at,
-            open_holds={},
-            version=0,
-        )
+
+    def attempt(n: int) -> Certificate:
+        nonlocal closed
+        drawn = certificate if n == 0 else replace(certificate, certificate_id=new_certificate_number())
         tx = Transaction()
-        tx.put(record, CertificateRecord.certificate_id.does_not_exist(), fail_with(_NumberTaken()))
-        claim_identity(tx, identity, record.certificate_id, municipality, issued_at, closed)
+        tx.put(CERTIFICATES.record(drawn), CertificateRecord.certificate_id.does_not_exist(), fail_with(_NumberTaken()))
+        claim_identity(tx, Identity(identity, drawn.certificate_id, drawn.municipality, drawn.issued_at), closed)
         try:
             tx.commit()
-        except _NumberTaken:
-            continue
         except IdentityHeld as held:
             if held.certificate_id in closed or not _is_closed(held.certificate_id):
                 raise errors.DuplicateChild(held.municipality) from None
             closed = (held.certificate_id,)  # a closed certificate frees the identity: take it over
-            continue
-        return _from_record(record)
-    raise errors.ConcurrentUpdate("could not allocate a certificate number; retry")
+            raise _IdentityFreed() from None
+        return drawn
+
+    return retry(
+        attempt,
+        ISSUE_BACKOFF,
+        on=(_NumberTaken, _IdentityFreed),
+        gave_up="could not allocate a certificate number; retry",
+    )
 
 
 def _is_closed(certificate_id: str) -> bool:
@@ -160,10 +120,10 @@ def _is_closed(certificate_id: str) -> bool:
         return True  # an identity naming no certificate is free as well
 
 
-def identity_holder(identity: str) -> str | None:
+def identity_holder(identity: str) -> CertificateId | None:
     """The certificate an identity names (None when the identity is free)."""
     try:
-        return str(IdentityRecord.get(identity, consistent_read=True).certificate_id)
+        return IDENTITIES.to_entity(IdentityRecord.get(identity, consistent_read=True)).certificate_id
     except DoesNotExist:
         return None
 
@@ -173,7 +133,7 @@ def backfill_identity(identity: str, certificate: Certificate, at: str) -> str |
     it when another one does (a duplicate for an operator to merge), None when it is this one's now."""
     tx = Transaction()
     own = certificate.certificate_id
-    claim_identity(tx, identity, own, certificate.municipality, at, (own,))
+    claim_identity(tx, Identity(identity, own, certificate.municipality, at), (own,))
     try:
         tx.commit()
     except IdentityHeld as held:
@@ -184,14 +144,14 @@ def backfill_identity(identity: str, certificate: Certificate, at: str) -> str |
 def get(certificate_id: str, *, consistent: bool = True) -> Certificate:
     """One GetItem."""
     try:
-        return _from_record(CertificateRecord.get(certificate_id, consistent_read=consistent))
+        return CERTIFICATES.to_entity(CertificateRecord.get(certificate_id, consistent_read=consistent))
     except DoesNotExist:
         raise errors.CertificateNotFound() from None
 
 
 def of_guardian(guardian_sub: str, limit: int = 100) -> list[Certificate]:
     """The guardian's children, one Query on the by_guardian index."""
-    return [_from_record(r) for r in CertificateRecord.by_guardian.query(guardian_sub, limit=limit)]
+    return [CERTIFICATES.to_entity(r) for r in CertificateRecord.by_guardian.query(guardian_sub, limit=limit)]
 
 
 def scan_funded_outside(
@@ -210,8 +170,14 @@ def scan_funded_outside(
         exclusive_start_key=start,  # type: ignore[arg-type]  # PynamoDB takes a raw key map too
         consistent_read=True,
     )
-    found = [_from_record(CertificateRecord.from_raw_data(item)) for item in page.get("Items", [])]
+    found = [CERTIFICATES.from_image(item) for item in page.get("Items", [])]
     return found, page.get("LastEvaluatedKey")
+
+
+def living() -> Iterator[Certificate]:
+    """Every certificate that is not closed (a Scan: a migration job's, never a request path)."""
+    for record in CertificateRecord.scan(CertificateRecord.status != CertificateStatus.CLOSED.value):
+        yield CERTIFICATES.to_entity(record)
 
 
 def freeze(certificate_id: str, reason: str) -> None:

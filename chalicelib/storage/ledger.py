@@ -1,4 +1,4 @@
-"""Reading the ledger: a certificate's history, newest first, in pages; or all of it for a replay."""
+"""The ledger's items: the entry mapper, a certificate's history newest first in pages, or all of it for a replay."""
 
 from __future__ import annotations
 
@@ -6,22 +6,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.domain.ledger import EntryKind, LedgerEntry
+from chalicelib.storage.mapping import Mapper, enum_of
 from chalicelib.storage.models import LedgerRecord
+
+ENTRIES = Mapper(LedgerEntry, LedgerRecord, convert={"kind": enum_of(EntryKind)})
 
 
 def entry_of(record: LedgerRecord) -> LedgerEntry:
     """The domain's entry of a stored record."""
-    return LedgerEntry(
-        certificate_id=record.certificate_id,
-        entry_key=record.entry_key,
-        kind=EntryKind(record.kind),
-        period_id=record.period_id,
-        amount=int(record.amount),
-        posted=record.posted,
-        contract_id=record.contract_id,
-        month=record.month,
-        reason=record.reason,
-    )
+    return ENTRIES.to_entity(record)
 
 
 def page(

@@ -2,74 +2,38 @@
 operators.
 
 Each change is one transaction over the objection and its contract (whose ``objections`` map tells the reports which
-charges are disputed); upholding adds the reversal of storage.money (certificate + ledger entry) to it.
+charges are disputed); upholding adds the reversal of storage.movements (certificate + ledger entry) to it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain import errors
-from chalicelib.domain.ledger import charge_key
-from chalicelib.domain.objection import ObjectionStatus, ReversalPlan
-from chalicelib.storage import money
+from chalicelib.domain.ledger import Posting, charge_key, parse_stamp, utc_stamp
+from chalicelib.domain.movements import Reversal
+from chalicelib.domain.objection import Objection, ObjectionStatus, ReversalPlan
+from chalicelib.storage import movements
+from chalicelib.storage.contracts import CONTRACTS
+from chalicelib.storage.mapping import Mapper, enum_of
 from chalicelib.storage.models import ContractRecord, LedgerRecord, ObjectionRecord
-from chalicelib.storage.transactions import OnFailure, Transaction, fail_with, image_string
+from chalicelib.storage.pages import Page
+from chalicelib.storage.transactions import OnFailure, Transaction, fail_with
 
 K = ContractRecord
 O = ObjectionRecord  # noqa: E741 - the model's one-letter alias, as C and K elsewhere
 
-
-@dataclass(frozen=True)
-class Objection:
-    objection_id: str
-    contract_id: str
-    certificate_id: str
-    month: str
-    amount: int
-    period_id: str
-    provider_id: str
-    program_id: str
-    program_title: str
-    municipality: str
-    guardian_sub: str
-    status: ObjectionStatus
-    reason: str
-    filed_at: str
-    charged_at: str
-    decided_at: str | None = None
-    decided_by: str | None = None
-    decision_reason: str | None = None
-    returned_to: str | None = None
-
-
-def _objection(record: ObjectionRecord) -> Objection:
-    return Objection(
-        objection_id=record.objection_id,
-        contract_id=record.contract_id,
-        certificate_id=record.certificate_id,
-        month=record.month,
-        amount=int(record.amount),
-        period_id=record.period_id,
-        provider_id=record.provider_id,
-        program_id=record.program_id,
-        program_title=record.program_title,
-        municipality=record.municipality,
-        guardian_sub=record.guardian_sub,
-        status=ObjectionStatus(record.status),
-        reason=record.reason,
-        filed_at=record.filed_at,
-        charged_at=record.charged_at,
-        decided_at=record.decided_at,
-        decided_by=record.decided_by,
-        decision_reason=record.decision_reason,
-        returned_to=record.returned_to,
-    )
+OBJECTIONS = Mapper(
+    Objection,
+    ObjectionRecord,
+    convert={"status": enum_of(ObjectionStatus)},
+    derived={"queue": lambda objection: _queue(objection.municipality, objection.status)},
+)
 
 
 def _queue(municipality: str, status: ObjectionStatus) -> str:
@@ -78,7 +42,7 @@ def _queue(municipality: str, status: ObjectionStatus) -> str:
 
 def get(objection_id: str) -> Objection:
     try:
-        return _objection(ObjectionRecord.get(objection_id, consistent_read=True))
+        return OBJECTIONS.to_entity(ObjectionRecord.get(objection_id, consistent_read=True))
     except DoesNotExist:
         raise errors.ObjectionNotFound() from None
 
@@ -89,7 +53,7 @@ def charged_at(certificate_id: str, contract_id: str, month: str) -> datetime | 
         entry = LedgerRecord.get(certificate_id, charge_key(contract_id, month), consistent_read=True)
     except DoesNotExist:
         return None
-    return datetime.strptime(entry.posted.split("#", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return parse_stamp(entry.posted)
 
 
 # --- filing ----------------------------------------------------------------------------------------------------------
@@ -97,12 +61,12 @@ def charged_at(certificate_id: str, contract_id: str, month: str) -> datetime | 
 
 def _filing_refusal(guardian_sub: str, month: str, amount: int) -> OnFailure:
     def explain(image: dict[str, Any] | None) -> Exception:
-        if image is None or image_string(image, "guardian_sub") != guardian_sub:
+        contract = None if image is None else CONTRACTS.from_image(image)
+        if contract is None or contract.guardian_sub != guardian_sub:
             return errors.ContractNotFound()
-        if month in image.get("objections", {}).get("M", {}):
+        if month in contract.objections:
             return errors.AlreadyObjected()
-        charged = image.get("charges", {}).get("M", {}).get(month)
-        if charged is None or int(charged["N"]) != amount:
+        if contract.charges.get(month) != amount:
             return errors.NotCharged()
         return errors.ConcurrentUpdate("the contract changed; retry")
 
@@ -113,24 +77,7 @@ def commit_filing(objection: Objection) -> None:
     """The objection and the contract's mark of a disputed month, together; once per contract-month."""
     tx = Transaction()
     tx.put(
-        ObjectionRecord(
-            objection_id=objection.objection_id,
-            contract_id=objection.contract_id,
-            certificate_id=objection.certificate_id,
-            month=objection.month,
-            amount=objection.amount,
-            period_id=objection.period_id,
-            provider_id=objection.provider_id,
-            program_id=objection.program_id,
-            program_title=objection.program_title,
-            municipality=objection.municipality,
-            guardian_sub=objection.guardian_sub,
-            status=objection.status.value,
-            reason=objection.reason,
-            filed_at=objection.filed_at,
-            charged_at=objection.charged_at,
-            queue=_queue(objection.municipality, objection.status),
-        ),
+        OBJECTIONS.record(objection),
         O.objection_id.does_not_exist(),
         fail_with(errors.AlreadyObjected()),
     )
@@ -172,9 +119,9 @@ def _decide(
     tx.update(O(objection_id=objection.objection_id), actions, O.status == ObjectionStatus.OPEN.value, decided, rank=0)
 
 
-def commit_rejection(objection: Objection, now: datetime, by: str, reason: str) -> Objection:
+def commit_rejection(objection: Objection, *, now: datetime, by: str, reason: str) -> Objection:
     """The charge stands; the month is no longer disputed."""
-    at = money.utc_stamp(now)
+    at = utc_stamp(now)
     tx = Transaction()
     _decide(tx, objection, ObjectionStatus.REJECTED, at, by, reason)
     marks = K.objections[objection.month]
@@ -188,10 +135,10 @@ def commit_rejection(objection: Objection, now: datetime, by: str, reason: str) 
     return replace(objection, status=ObjectionStatus.REJECTED, decided_at=at, decided_by=by, decision_reason=reason)
 
 
-def commit_upholding(objection: Objection, plan: ReversalPlan, now: datetime, by: str, reason: str) -> Objection:
+def commit_upholding(objection: Objection, plan: ReversalPlan, *, now: datetime, by: str, reason: str) -> Objection:
     """One transaction: the objection decided, the contract's month marked reversed (it is never charged again), and
-    the charge's reversal on the certificate and the ledger (storage.money.add_reversal)."""
-    at = money.utc_stamp(now)
+    the charge's reversal on the certificate and the ledger (storage.movements.add_reversal)."""
+    at = utc_stamp(now)
     tx = Transaction()
     _decide(tx, objection, ObjectionStatus.UPHELD, at, by, reason, [O.returned_to.set(plan.returned_to)])
     marks = K.objections[objection.month]
@@ -206,18 +153,16 @@ def commit_upholding(objection: Objection, plan: ReversalPlan, now: datetime, by
         (marks == ObjectionStatus.OPEN.value) & (K.charges[objection.month] == objection.amount),
         fail_with(errors.ObjectionDecided()),
     )
-    money.add_reversal(
-        tx,
-        objection.certificate_id,
-        objection.period_id,
-        objection.contract_id,
-        objection.month,
-        objection.amount,
-        plan,
-        money.Posting(now),
-        by,
+    reversal = Reversal(
+        certificate_id=objection.certificate_id,
+        period_id=objection.period_id,
+        contract_id=objection.contract_id,
+        month=objection.month,
+        amount=objection.amount,
+        plan=plan,
         reason=f"objection {objection.objection_id}",
     )
+    movements.add_reversal(tx, reversal, Posting(now), by)
     tx.commit()
     return replace(
         objection,
@@ -232,29 +177,23 @@ def commit_upholding(objection: Objection, plan: ReversalPlan, now: datetime, by
 # --- lists -----------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Page:
-    objections: list[Objection]
-    next_key: dict[str, Any] | None
-
-
-def _page(index: Any, key: str, limit: int, after: dict[str, Any] | None, newest_first: bool) -> Page:
+def _page(index: Any, key: str, limit: int, after: dict[str, Any] | None, newest_first: bool) -> Page[Objection]:
     result = index.query(
         key, scan_index_forward=not newest_first, limit=limit, page_size=limit, last_evaluated_key=after
     )
-    return Page([_objection(record) for record in result], result.last_evaluated_key)
+    return Page([OBJECTIONS.to_entity(record) for record in result], result.last_evaluated_key)
 
 
-def of_guardian(guardian_sub: str, limit: int, after: dict[str, Any] | None) -> Page:
+def of_guardian(guardian_sub: str, limit: int, after: dict[str, Any] | None) -> Page[Objection]:
     """A parent's objections, newest first: one Query."""
     return _page(ObjectionRecord.by_guardian, guardian_sub, limit, after, newest_first=True)
 
 
-def of_provider(provider_id: str, limit: int, after: dict[str, Any] | None) -> Page:
+def of_provider(provider_id: str, limit: int, after: dict[str, Any] | None) -> Page[Objection]:
     """Objections to a provider's charges, newest first: one Query."""
     return _page(ObjectionRecord.by_provider, provider_id, limit, after, newest_first=True)
 
 
-def queue(municipality: str, status: ObjectionStatus, limit: int, after: dict[str, Any] | None) -> Page:
+def queue(municipality: str, status: ObjectionStatus, limit: int, after: dict[str, Any] | None) -> Page[Objection]:
     """A municipality's objections in a status, oldest first (the operators' queue): one Query."""
     return _page(ObjectionRecord.by_queue, _queue(municipality, status), limit, after, newest_first=False)

@@ -1,17 +1,25 @@
-"""Periods: opening one (with its quotas and its months in the calendar), the region's calendar, top-up progress."""
+"""Periods: opening one (with its quotas and its months in the calendar), the region's calendar, top-up progress; the
+mappers of periods, quotas and top-up progress counters (items of the periods table)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.domain import errors
-from chalicelib.domain.period import AgeNominal, Period
+from chalicelib.domain.ids import PeriodId
+from chalicelib.domain.period import (
+    TOUCH_RECORD,
+    AgeNominal,
+    Period,
+    PeriodState,
+    Quota,
+    TopupSegment,
+    segment_record,
+)
+from chalicelib.storage.mapping import ISO_DATE, JSON_TEXT, Conversion, Mapper, map_of
 from chalicelib.storage.models import (
     CALENDAR_PARTITION,
     CalendarRecord,
@@ -20,66 +28,41 @@ from chalicelib.storage.models import (
     TopupSegmentRecord,
     _PeriodsTable,
 )
-from chalicelib.storage.models import (
-    AgeNominal as AgeNominalMap,
-)
+from chalicelib.storage.models import AgeNominal as AgeNominalMap
 from chalicelib.storage.transactions import Transaction, fail_with
 
-TOUCH_RECORD = "topup#touch"
+__all__ = ["TOUCH_RECORD", "segment_record"]
 
+PERIOD = "period"
 
-def segment_record(segment: int) -> str:
-    return f"topup#{segment:03d}"
-
-
-def _period(record: PeriodRecord) -> Period:
-    return Period(
-        period_id=record.period_id,
-        starts_on=date.fromisoformat(record.starts_on),
-        ends_on=date.fromisoformat(record.ends_on),
-        nominal=int(record.nominal),
-        quotas={m: int(n) for m, n in record.quotas.as_dict().items()},
-        timezone=record.timezone,
-        age_nominals=tuple(
-            AgeNominal(int(band.age_min), int(band.age_max), int(band.nominal)) for band in record.age_nominals or []
+PERIODS = Mapper(
+    Period,
+    PeriodRecord,
+    convert={
+        "starts_on": ISO_DATE,
+        "ends_on": ISO_DATE,
+        "quotas": map_of(),
+        "age_nominals": Conversion(
+            lambda bands: [AgeNominalMap(age_min=b.age_min, age_max=b.age_max, nominal=b.nominal) for b in bands],
+            lambda stored: tuple(AgeNominal(int(b.age_min), int(b.age_max), int(b.nominal)) for b in stored),
         ),
-    )
+    },
+    derived={"record": lambda _period: PERIOD},
+)
+QUOTAS = Mapper(Quota, QuotaRecord, derived={"record": lambda quota: f"quota#{quota.municipality}"})
+SEGMENTS = Mapper(
+    TopupSegment, TopupSegmentRecord, convert={"cursor": JSON_TEXT}, derived={"segment": lambda s: s.segment}
+)
 
 
-def open_period(period: Period, region: str, segments: int, opened_at: str, opened_by: str) -> None:
+def open_period(period: Period) -> None:
     """One transaction: the period, a quota item per municipality, and each of its months claimed in the calendar
     (so two periods can never overlap, however many operators open them at once)."""
     tx = Transaction()
-    tx.put(
-        PeriodRecord(
-            period_id=period.period_id,
-            record="period",
-            region=region,
-            starts_on=period.starts_on.isoformat(),
-            ends_on=period.ends_on.isoformat(),
-            timezone=period.timezone,
-            nominal=period.nominal,
-            age_nominals=[
-                AgeNominalMap(age_min=b.age_min, age_max=b.age_max, nominal=b.nominal) for b in period.age_nominals
-            ],
-            quotas=dict(period.quotas),
-            topup_segments=segments,
-            opened_at=opened_at,
-            opened_by=opened_by,
-        ),
-        PeriodRecord.period_id.does_not_exist(),
-        fail_with(errors.PeriodExists()),
-    )
+    tx.put(PERIODS.record(period), PeriodRecord.period_id.does_not_exist(), fail_with(errors.PeriodExists()))
     for municipality, quota in sorted(period.quotas.items()):
         tx.put(
-            QuotaRecord(
-                period_id=period.period_id,
-                record=f"quota#{municipality}",
-                municipality=municipality,
-                quota=quota,
-                remaining=quota,
-                funded=0,
-            ),
+            QUOTAS.record(Quota(period.period_id, municipality, quota=quota, remaining=quota)),
             QuotaRecord.period_id.does_not_exist(),
             fail_with(errors.PeriodExists()),
         )
@@ -94,62 +77,29 @@ def open_period(period: Period, region: str, segments: int, opened_at: str, open
 
 def region_periods(region: str) -> list[Period]:
     """All periods of the region: one Query on the by_region index (a region opens one or two a year)."""
-    return [_period(record) for record in PeriodRecord.by_region.query(region)]
-
-
-@dataclass(frozen=True)
-class QuotaState:
-    municipality: str
-    quota: int
-    funded: int
-    remaining: int
-
-
-@dataclass(frozen=True)
-class SegmentState:
-    record: str
-    segment: int | None
-    cursor: dict[str, Any] | None
-    done: bool
-    certificates: int
-    over_quota: int
-    aged_out: int
-    credited_kopecks: int
-    expired_kopecks: int
-    released_kopecks: int
-    pages: int
-
-
-@dataclass(frozen=True)
-class PeriodState:
-    period: Period
-    topup_segments: int
-    opened_at: str
-    quotas: list[QuotaState]
-    segments: list[SegmentState]
+    return [PERIODS.to_entity(record) for record in PeriodRecord.by_region.query(region)]
 
 
 def period_state(period_id: str) -> PeriodState:
     """The period with its quotas and top-up progress: one Query over the period's partition."""
-    period: PeriodRecord | None = None
-    quotas: list[QuotaState] = []
-    segments: list[SegmentState] = []
+    period: Period | None = None
+    quotas: list[Quota] = []
+    segments: list[TopupSegment] = []
     for raw in _partition(period_id):
-        record = raw["record"]["S"]
-        if record == "period":
-            period = PeriodRecord.from_raw_data(raw)
+        record = _PeriodsTable.from_raw_data(raw).record
+        if record == PERIOD:
+            period = PERIODS.from_image(raw)
         elif record.startswith("quota#"):
-            q = QuotaRecord.from_raw_data(raw)
-            quotas.append(QuotaState(q.municipality, int(q.quota), int(q.funded), int(q.remaining)))
+            quotas.append(QUOTAS.from_image(raw))
         elif record.startswith("topup#"):
-            segments.append(_segment(TopupSegmentRecord.from_raw_data(raw)))
+            segments.append(SEGMENTS.from_image(raw))
     if period is None:
         raise errors.PeriodNotFound()
-    return PeriodState(_period(period), int(period.topup_segments), period.opened_at, quotas, segments)
+    return PeriodState(period, tuple(sorted(quotas, key=lambda q: q.municipality)), tuple(segments))
 
 
 def _partition(period_id: str) -> Iterator[dict[str, Any]]:
-    """Raw items of a period's partition (mixed kinds, so read below the models)."""
+    """Raw items of a period's partition (mixed kinds, each read by its own mapper)."""
     connection = _PeriodsTable._get_connection()
     start: dict[str, Any] | None = None
     while True:
@@ -162,32 +112,29 @@ def _partition(period_id: str) -> Iterator[dict[str, Any]]:
 
 def get_period(period_id: str) -> Period:
     try:
-        return _period(PeriodRecord.get(period_id, "period"))
+        return PERIODS.to_entity(PeriodRecord.get(period_id, PERIOD))
     except DoesNotExist:
         raise errors.PeriodNotFound() from None
 
 
-def _segment(record: TopupSegmentRecord) -> SegmentState:
-    return SegmentState(
-        record=record.record,
-        segment=None if record.segment is None else int(record.segment),
-        cursor=json.loads(record.cursor) if record.cursor else None,
-        done=bool(record.done),
-        certificates=int(record.certificates or 0),
-        over_quota=int(record.over_quota or 0),
-        aged_out=int(record.aged_out or 0),
-        credited_kopecks=int(record.credited_kopecks or 0),
-        expired_kopecks=int(record.expired_kopecks or 0),
-        released_kopecks=int(record.released_kopecks or 0),
-        pages=int(record.pages or 0),
-    )
-
-
-def segment_state(period_id: str, segment: int) -> SegmentState:
+def segment_state(period_id: str, segment: int) -> TopupSegment:
     try:
-        return _segment(TopupSegmentRecord.get(period_id, segment_record(segment), consistent_read=True))
+        return SEGMENTS.to_entity(TopupSegmentRecord.get(period_id, segment_record(segment), consistent_read=True))
     except DoesNotExist:
-        return SegmentState(segment_record(segment), segment, None, False, 0, 0, 0, 0, 0, 0, 0)
+        return TopupSegment(PeriodId(period_id), segment_record(segment))
+
+
+def quotas(period_id: str, municipality: str | None) -> list[Quota]:
+    """The period's quota items (I7: the quota's own counters, written with each funding): one GetItem for a
+    municipality, one Query over the period's quota items for the region."""
+    if municipality is not None:
+        try:
+            records = [QuotaRecord.get(period_id, f"quota#{municipality}", consistent_read=True)]
+        except QuotaRecord.DoesNotExist:
+            records = []
+    else:
+        records = list(QuotaRecord.query(period_id, QuotaRecord.record.startswith("quota#"), consistent_read=True))
+    return [QUOTAS.to_entity(record) for record in records]
 
 
 def checkpoint_segment(period_id: str, segment: int, cursor: dict[str, Any] | None, updated_at: str) -> None:
@@ -196,7 +143,7 @@ def checkpoint_segment(period_id: str, segment: int, cursor: dict[str, Any] | No
     T(period_id=period_id, record=segment_record(segment)).update(
         actions=[
             T.segment.set(segment),
-            T.cursor.set(json.dumps(cursor)) if cursor else T.cursor.remove(),
+            T.cursor.set(JSON_TEXT.stored(cursor)) if cursor else T.cursor.remove(),
             T.done.set(cursor is None),
             T.pages.add(1),
             T.updated_at.set(updated_at),

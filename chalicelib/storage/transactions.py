@@ -13,9 +13,7 @@ retries of one attempt idempotent at DynamoDB.
 
 from __future__ import annotations
 
-import random
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import errors
+from chalicelib.storage.retry import Backoff, retry
 
 # Given the item's old image (when asked for), the error the failed condition means.
 OnFailure = Callable[[dict[str, Any] | None], Exception]
@@ -36,6 +35,8 @@ OnFailure = Callable[[dict[str, Any] | None], Exception]
 _ORDER = {"condition": 0, "delete": 1, "put": 2, "update": 3}
 MAX_ITEMS = 100
 CONFLICT_ATTEMPTS = 6
+# A transaction cancelled for a busy item is sent again up to CONFLICT_ATTEMPTS times in all (then 503).
+TRANSACTION_BACKOFF = Backoff(CONFLICT_ATTEMPTS, base=0.01, cap=0.5)
 
 _shared: dict[str, Connection] = {}
 _lock = threading.Lock()
@@ -82,19 +83,6 @@ class _Op:
     # When several conditions fail, the lowest rank explains the refusal (e.g. "not your contract" before
     # "your provider is suspended").
     rank: int = 5
-
-
-def image_number(image: dict[str, Any] | None, name: str) -> int | None:
-    """A number attribute from a DynamoDB JSON image."""
-    if not image or name not in image:
-        return None
-    return int(image[name]["N"])
-
-
-def image_string(image: dict[str, Any] | None, name: str) -> str | None:
-    if not image or name not in image:
-        return None
-    return str(image[name]["S"])
 
 
 def fail_with(error: Exception) -> OnFailure:
@@ -158,22 +146,20 @@ class Transaction:
         if len(self.ops) > MAX_ITEMS:
             raise ValueError(f"a transaction takes at most {MAX_ITEMS} items, got {len(self.ops)}")
         ordered = sorted(self.ops, key=lambda op: _ORDER[op.kind])  # stable: the order PynamoDB sends them in
-        for attempt in range(CONFLICT_ATTEMPTS):
-            try:
-                with TransactWrite(connection=transaction_connection(), client_request_token=str(uuid.uuid4())) as tw:
-                    for op in ordered:
-                        op.apply(tw)
-                return
-            except TransactWriteError as failure:
-                error = _domain_error(failure, ordered)
-                if not isinstance(error, TransactionConflict) or attempt == CONFLICT_ATTEMPTS - 1:
-                    raise error from failure
-            backoff(attempt)
+        retry(lambda _attempt: _send(ordered), TRANSACTION_BACKOFF, on=TransactionConflict)
 
 
-def backoff(attempt: int, base: float = 0.01, cap: float = 0.5) -> None:
-    """Full jitter: sleep a random time up to ``min(cap, base * 2**attempt)``."""
-    time.sleep(random.uniform(0, min(cap, base * 2**attempt)))  # noqa: S311 - jitter, not a secret
+def _send(ordered: list[_Op]) -> None:
+    """One attempt, under its own ClientRequestToken; a refusal becomes its domain error."""
+    try:
+        with TransactWrite(connection=transaction_connection(), client_request_token=str(uuid.uuid4())) as tw:
+            for op in ordered:
+                op.apply(tw)
+    except TransactWriteError as failure:
+        error = _domain_error(failure, ordered)
+        if error is failure:
+            raise
+        raise error from failure
 
 
 def _domain_error(failure: TransactWriteError, ordered: list[_Op]) -> Exception:
@@ -196,9 +182,6 @@ __all__ = [
     "Transaction",
     "TransactionConflict",
     "TransactionThrottled",
-    "backoff",
     "fail_with",
-    "image_number",
-    "image_string",
     "transaction_connection",
 ]

@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import WHOLE_REGION, Principal, Role
+from chalicelib.domain.ids import PeriodId
 from chalicelib.domain.period import AgeNominal, Period
-from chalicelib.domain.provider import Decision, ProviderStatus
+from chalicelib.domain.provider import ProviderDecision, ProviderStatus
 from chalicelib.platform import telemetry
 from chalicelib.services import certificates, duplicates, periods, providers
 from chalicelib.services.context import Context
@@ -119,7 +120,7 @@ def _operator(command: _Command) -> Principal:
 def _open_period(ctx: Context, command: OpenPeriodCommand) -> dict[str, Any]:
     body = command.period
     period = Period(
-        period_id=body.period_id,
+        period_id=PeriodId(body.period_id),
         starts_on=body.starts_on,
         ends_on=body.ends_on,
         nominal=body.nominal,
@@ -175,7 +176,7 @@ def _decide_on_provider(
     ctx: Context, operator: Principal, command: SuspendProviderCommand | ReinstateProviderCommand
 ) -> dict[str, Any]:
     suspend = isinstance(command, SuspendProviderCommand)
-    decision = Decision.SUSPEND if suspend else Decision.REINSTATE
+    decision = ProviderDecision.SUSPEND if suspend else ProviderDecision.REINSTATE
     try:
         moved = providers.decide_on(ctx, operator, command.provider_id, decision, command.reason)
     except errors.InvalidTransition:

@@ -1,12 +1,12 @@
 """The daily expiry notice: at 09:00 in Kamchatka (21:00 UTC), guardians are told of money that expires within
-``expiry_notice_days`` (services.notices). Its entry point and schedule are in functions/jobs/handlers.py."""
+``expiry_notice_days`` (services.expiry_notices). Its entry point and schedule are in functions/jobs/handlers.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib.platform import telemetry
-from chalicelib.services.notices import send_expiry_notices
+from chalicelib.services.expiry_notices import send_expiry_notices
 from functions import runtime
 from functions.jobs.budget import seconds_to_work
 

@@ -19,13 +19,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from chalicelib.domain.certificate import Balance, CertificateStatus
+from chalicelib.domain.certificate import Balance, Certificate, CertificateStatus
 from chalicelib.domain.contract import OPEN, ContractStatus
 from chalicelib.domain.ledger import EntryKind, LedgerEntry, replay
 from chalicelib.services.certificates import reconcile
 from chalicelib.services.periods import progress
 from chalicelib.storage import periods as period_store
-from chalicelib.storage.certificates import Certificate, _from_record
+from chalicelib.storage.certificates import CERTIFICATES
 from chalicelib.storage.ledger import entry_of
 from chalicelib.storage.models import CertificateRecord, ContractRecord, LedgerRecord, QuotaRecord
 
@@ -120,7 +120,7 @@ def audit_all(expected: int | None = None, *, contracts: bool = True) -> dict[st
     then each certificate is checked, including by the service's ``reconcile`` (which reads it and its ledger again).
     With ``contracts=False`` the contracts are left to the caller's own checks.
     """
-    certificates = [_from_record(record) for record in CertificateRecord.scan(consistent_read=True)]
+    certificates = [CERTIFICATES.to_entity(record) for record in CertificateRecord.scan(consistent_read=True)]
     if expected is not None:
         assert len(certificates) == expected, f"{len(certificates)} certificates in the table, expected {expected}"
     entries: dict[str, list[LedgerEntry]] = defaultdict(list)

@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.certificate import CertificateStatus
-from chalicelib.domain.contract import OPEN, ContractStatus
+from chalicelib.domain.contract import OPEN, Contract, ContractFilters, ContractStatus
 from chalicelib.domain.ledger import EntryKind, LedgerEntry
 from chalicelib.domain.period import AgeNominal, Period
 from chalicelib.platform.clock import SettableClock
@@ -45,7 +45,6 @@ from chalicelib.services import certificates, contracts, periods
 from chalicelib.services.context import Context
 from chalicelib.services.rollover import run_topup
 from chalicelib.storage import idempotency
-from chalicelib.storage.contracts import Contract, Filters
 from chalicelib.storage.models import ContractRecord, LedgerRecord, ProgramRecord, SeatRecord
 from tests.concurrency.audit import CertificateAudit, audit_all, credit_problems, quota_problems, topup_problems
 from tests.concurrency.contracts_support import Reconciled, _contract_problems
@@ -274,7 +273,7 @@ class Worker:
     # --- choosing a contract ---
 
     def _contracts_of(self, who: Principal) -> list[Contract]:
-        return contracts.listing(self.ctx, who, 100, None, Filters()).contracts
+        return contracts.listing(self.ctx, who, 100, None, ContractFilters()).items
 
     def _choose(self, listed: list[Contract], op: Op, wanted: tuple[ContractStatus, ...] | None) -> Contract:
         """Mostly one in the wanted state; now and then any listed one (the service must refuse what is wrong)."""

@@ -1,4 +1,4 @@
-"""I1, I4 and I5 at the level of the money primitives (``storage.money.add_hold`` / ``add_charge`` /
+"""I1, I4 and I5 at the level of the money primitives (``storage.movements.add_hold`` / ``add_charge`` /
 ``add_release`` in a ``Transaction``), raced by several processes on ONE certificate.
 
 Each worker waits at a barrier of its peers before each step, so the n-th attempts of all workers hit DynamoDB

@@ -11,11 +11,14 @@ import time
 from typing import Any
 
 from chalicelib.domain import errors
+from chalicelib.domain.ids import CertificateId, ContractId, PeriodId, ProviderId
+from chalicelib.domain.ledger import Posting
+from chalicelib.domain.movements import Charge, Hold, Release
 from chalicelib.services import certificates
 from chalicelib.services.context import Context
 from chalicelib.services.rollover import run_topup
 from chalicelib.storage import certificates as certificate_store
-from chalicelib.storage import money
+from chalicelib.storage import movements
 from chalicelib.storage.transactions import Transaction
 from tests.concurrency.harness import Reporter
 from tests.concurrency.world import parent
@@ -47,19 +50,40 @@ def fund_together(ctx: Context, reporter: Reporter, children: list[tuple[str, st
 
 def hold(ctx: Context, certificate_id: str, period_id: str, contract_id: str, amount: int) -> None:
     tx = Transaction()
-    money.add_hold(tx, certificate_id, period_id, contract_id, amount, money.Posting(ctx.now()), ACTOR)
+    planned = Hold(
+        certificate_id=CertificateId(certificate_id),
+        period_id=PeriodId(period_id),
+        contract_id=ContractId(contract_id),
+        amount=amount,
+    )
+    movements.add_hold(tx, planned, Posting(ctx.now()), ACTOR)
     tx.commit()
 
 
 def charge(ctx: Context, certificate_id: str, period_id: str, contract_id: str, month: str, amount: int) -> None:
     tx = Transaction()
-    money.add_charge(tx, certificate_id, period_id, contract_id, month, amount, money.Posting(ctx.now()), ACTOR)
+    planned = Charge(
+        certificate_id=CertificateId(certificate_id),
+        provider_id=ProviderId(""),  # the primitive moves the money; the contract's own rules are storage.contracts'
+        period_id=PeriodId(period_id),
+        contract_id=ContractId(contract_id),
+        month=month,
+        amount=amount,
+    )
+    movements.add_charge(tx, planned, Posting(ctx.now()), ACTOR)
     tx.commit()
 
 
 def release(ctx: Context, certificate_id: str, period_id: str, contract_id: str, amount: int) -> None:
     tx = Transaction()
-    money.add_release(tx, certificate_id, period_id, contract_id, amount, money.Posting(ctx.now()), ACTOR, "cancelled")
+    planned = Release(
+        certificate_id=CertificateId(certificate_id),
+        period_id=PeriodId(period_id),
+        contract_id=ContractId(contract_id),
+        amount=amount,
+        reason="cancelled",
+    )
+    movements.add_release(tx, planned, Posting(ctx.now()), ACTOR)
     tx.commit()
 
 
@@ -145,7 +169,7 @@ def _pause_after_commits(commits: int, paused: Any) -> None:
     """Wraps this process's ``commit_rollovers``: once ``commits`` transactions have been sent, no thread sends
     another; ``paused`` is set when the last one in flight has come back, so the progress the test reads stays put.
     The thread that sent the last one stops before checkpointing its page: money applied, cursor not saved."""
-    commit = money.commit_rollovers
+    commit = movements.commit_rollovers
     lock = threading.Lock()
     state = {"committed": 0, "in_flight": 0}
     forever = threading.Event()
@@ -169,7 +193,7 @@ def _pause_after_commits(commits: int, paused: Any) -> None:
         if stopping:
             forever.wait()
 
-    money.commit_rollovers = commit_then_pause  # the services call it through the module: this process only
+    movements.commit_rollovers = commit_then_pause  # the services call it through the module: this process only
 
 
 def parent_actions(

@@ -13,11 +13,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from chalicelib.domain.actors import WHOLE_REGION, Principal, Role
-from chalicelib.domain.certificate import luhn_check_digit, valid_until
+from chalicelib.domain.certificate import damm_check_digit, valid_until
+from chalicelib.domain.ledger import Posting, utc_stamp
 from chalicelib.domain.period import AgeNominal, Period
 from chalicelib.services import contracts, periods
 from chalicelib.services.context import Context
-from chalicelib.storage import money
 from chalicelib.storage.models import CertificateRecord, LedgerRecord, QuotaRecord
 from tests.factories import approved_provider, program
 
@@ -135,7 +135,7 @@ def build_region(ctx: Context, funded: int, accounting: int, quota_b: int, seed:
     rng = random.Random(seed)
     is_funded = [True] * funded + [False] * accounting
     rng.shuffle(is_funded)
-    posting = money.Posting(IN_A)
+    posting = Posting(IN_A)
     records: list[CertificateRecord] = []
     entries: list[LedgerRecord] = []
     children: list[tuple[str, str, date, int]] = []
@@ -199,7 +199,7 @@ def _fresh_numbers(count: int, rng: random.Random) -> list[str]:
     seen: set[str] = set()
     while len(numbers) < count:
         body = str(rng.randrange(10**8, 10**9))
-        number = body + str(luhn_check_digit(body))
+        number = body + str(damm_check_digit(body))
         if number not in seen:
             seen.add(number)
             numbers.append(number)
@@ -215,7 +215,7 @@ def _certificate(certificate_id: str, guardian: str, born: date, amount: int | N
         full_name="Мария Иванова",
         birth_date=born.isoformat(),
         valid_until=valid_until(born).isoformat(),
-        issued_at=money.utc_stamp(IN_A),
+        issued_at=utc_stamp(IN_A),
         open_holds={},
         version=0 if amount is None else 1,
     )

@@ -45,7 +45,7 @@ from typing import Any
 import boto3
 from chalice.test import Client
 
-from chalicelib.domain.certificate import luhn_check_digit
+from chalicelib.domain.certificate import damm_check_digit
 from chalicelib.domain.period import Period
 from chalicelib.storage import documents
 from chalicelib.storage.models import TABLES, bind_tables, table_name
@@ -333,7 +333,7 @@ class World:
                 "published": self.program(INN_X, "published"),
                 "draft": self.program(INN_X, "draft"),
                 # A well-formed certificate number never issued (issued numbers never start with 0).
-                "unknown": "0" * 9 + str(luhn_check_digit("0" * 9)),
+                "unknown": "0" * 9 + str(damm_check_digit("0" * 9)),
             },
             "U": {"provider": INN_U},
             "S": {

@@ -15,13 +15,12 @@ from chalice.test import Client
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.period import Period
-from chalicelib.domain.program import Direction, ProgramDraft, ProgramStatus, RatingSummary
+from chalicelib.domain.program import Direction, Program, ProgramDraft, ProgramStatus, RatingSummary
 from chalicelib.services import catalog, periods, programs
 from chalicelib.services.catalog import CatalogQuery
 from chalicelib.services.context import Context
 from chalicelib.storage import programs as store
 from chalicelib.storage.models import ProgramRecord
-from chalicelib.storage.programs import Program
 from devtools.roundtrips import counting
 from tests.integration.test_http import call, payload, refused, token
 from tests.integration.test_programs import PERIOD_2027, provider_record, take_seats

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
-from chalicelib.domain.certificate import CertificateStatus
+from chalicelib.domain.certificate import Certificate, CertificateStatus
 from chalicelib.domain.ledger import credit_key, expire_key
 from chalicelib.domain.period import Period
 from chalicelib.platform.clock import SettableClock
@@ -17,7 +17,6 @@ from chalicelib.services.context import Context
 from chalicelib.services.rollover import run_topup
 from chalicelib.storage import ledger as ledger_store
 from chalicelib.storage import periods as period_store
-from chalicelib.storage.certificates import Certificate
 from devtools.roundtrips import counting
 from tests.helpers import table_contents
 
@@ -254,10 +253,10 @@ def test_the_ledger_pages_newest_first(ctx: Context, clock: SettableClock) -> No
     certificate_id = funded_child_in_2027(ctx, clock)
     at(clock, date(2028, 1, 1))
     first = certificates.ledger(ctx, PARENT, certificate_id, 2, None)
-    assert [e.entry_key for e in first.entries] == [credit_key("2028"), expire_key("2027")]
+    assert [e.entry_key for e in first.items] == [credit_key("2028"), expire_key("2027")]
     assert first.next_key is not None
     rest = certificates.ledger(ctx, PARENT, certificate_id, 2, first.next_key)
-    assert [e.entry_key for e in rest.entries] == [credit_key("2027")]
+    assert [e.entry_key for e in rest.items] == [credit_key("2027")]
 
 
 def test_funding_is_one_read_and_one_transaction(ctx: Context, clock: SettableClock) -> None:

@@ -296,14 +296,14 @@ def test_the_cabinets_list_contracts_with_the_months_still_to_charge(
     _, program_id, contract_id = active_contract(ctx, year)
     at(clock, date(2027, 5, 3))
     contracts.charge(ctx, PROVIDER, contract_id, "2027-04", PRICE)
-    from chalicelib.storage.contracts import Filters
+    from chalicelib.domain.contract import ContractFilters as Filters
 
     mine = contracts.listing(ctx, PARENT, 10, None, Filters())
-    assert [c.contract_id for c in mine.contracts] == [contract_id]
+    assert [c.contract_id for c in mine.items] == [contract_id]
     theirs = contracts.listing(
         ctx, PROVIDER, 10, None, Filters(status="active", program_id=program_id, month="2027-05")
     )
-    assert [c.contract_id for c in theirs.contracts] == [contract_id]
-    assert contracts.to_charge(ctx, theirs.contracts[0]) == ["2027-03", "2027-05"]
-    assert contracts.listing(ctx, PROVIDER, 10, None, Filters(status="cancelled")).contracts == []
-    assert contracts.listing(ctx, OTHER_PROVIDER, 10, None, Filters()).contracts == []
+    assert [c.contract_id for c in theirs.items] == [contract_id]
+    assert theirs.items[0].months_to_charge(ctx.today()) == ["2027-03", "2027-05"]
+    assert contracts.listing(ctx, PROVIDER, 10, None, Filters(status="cancelled")).items == []
+    assert contracts.listing(ctx, OTHER_PROVIDER, 10, None, Filters()).items == []

@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
-from chalicelib.domain.certificate import CertificateStatus
+from chalicelib.domain.certificate import CertificateStatus, issue_certificate, new_certificate_number
 from chalicelib.domain.duplicates import child_identity
 from chalicelib.domain.ledger import EntryKind, transfer_in_key, transfer_out_key
 from chalicelib.domain.period import Period
@@ -189,7 +189,12 @@ def test_money_is_never_merged_into_an_accounting_certificate(ctx: Context, year
 def test_the_backfill_gives_older_certificates_their_identity_and_reports_duplicates(ctx: Context) -> None:
     # Certificates issued before identities existed: written without their identity item.
     older = [
-        certificate_store.issue(sub, "elizovo", "Смирнова Ольга", BIRTH, "2026-01-01T00:00:00Z", f"legacy-{sub}")
+        certificate_store.issue(
+            issue_certificate(
+                new_certificate_number(), sub, "elizovo", "Смирнова Ольга", BIRTH, "2026-01-01T00:00:00Z"
+            ),
+            f"legacy-{sub}",
+        )
         for sub in (MOTHER.sub, FATHER.sub)
     ]
     for record in IdentityRecord.scan():

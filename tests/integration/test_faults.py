@@ -6,7 +6,7 @@ reaches DynamoDB Local, and everything above it (botocore's own retries, PynamoD
 (HTTP 400 ``ThrottlingException`` / ``ProvisionedThroughputExceededException``, or ``TransactionCanceledException``
 whose reasons are ``TransactionConflict``, ``ThrottlingError`` or ``ProvisionedThroughputExceeded``). DynamoDB Local
 never throttles and serialises transactions, so no race could show these. Backoff sleeps are recorded instead of
-slept: who slept (botocore's retry handler or the product's transaction retry), how long.
+slept: who slept (botocore's retry handler or the product's retry helper), how long.
 
 A crash is an exception raised once the commit's answer is back (``after-call``): the write is in the table, the
 caller gets a 500, as when the Lambda dies before it answers. A time-out is the top-up's own time budget running
@@ -44,7 +44,7 @@ from chalicelib.services import certificates, contracts
 from chalicelib.services.context import Context
 from chalicelib.services.periods import progress
 from chalicelib.services.rollover import run_topup
-from chalicelib.storage import money
+from chalicelib.storage import movements
 from chalicelib.storage import periods as period_store
 from chalicelib.storage.models import ALL_MODELS, ContractRecord, LedgerRecord, ProgramRecord
 from chalicelib.storage.transactions import CONFLICT_ATTEMPTS, transaction_connection
@@ -176,7 +176,8 @@ class Sleeps:
     real: Callable[[float], None]
     by: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
-    BACKOFF = ("botocore.endpoint", "chalicelib.storage.transactions")
+    # botocore's retry handler, and the product's one retry helper (chalicelib/storage/retry.py).
+    BACKOFF = ("botocore.endpoint", "chalicelib.storage.retry")
 
     def __call__(self, seconds: float) -> None:
         module = sys._getframe(1).f_globals.get("__name__", "")
@@ -190,7 +191,8 @@ class Sleeps:
 
     @property
     def transactions(self) -> list[float]:
-        return self.by["chalicelib.storage.transactions"]
+        """The product's retry sleeps: in these tests only a transaction's, sent again after a busy item."""
+        return self.by["chalicelib.storage.retry"]
 
 
 @pytest.fixture
@@ -517,7 +519,7 @@ def test_a_topup_cut_off_mid_page_then_stopped_by_its_time_budget_resumes_each_t
     region: tuple[Context, list[str], dict[str, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ctx, ids, held = region
-    commit = money.commit_rollovers
+    commit = movements.commit_rollovers
     committed: list[int] = []
     one_at_a_time = threading.Lock()
 
@@ -529,10 +531,10 @@ def test_a_topup_cut_off_mid_page_then_stopped_by_its_time_budget_resumes_each_t
             committed.append(len(plans))
         raise TimedOut()  # the money of this page is in; its checkpoint is not
 
-    monkeypatch.setattr(money, "commit_rollovers", commit_then_time_out)
+    monkeypatch.setattr(movements, "commit_rollovers", commit_then_time_out)
     with pytest.raises(TimedOut):
         run_topup(ctx, PERIOD_B, time_budget_seconds=600.0)
-    monkeypatch.setattr(money, "commit_rollovers", commit)
+    monkeypatch.setattr(movements, "commit_rollovers", commit)
     rolled = [rolled_into_b()]
     assert rolled == committed and 0 < rolled[0] < FUNDED
     assert_progress_is_exact()

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.objection import Decision
+from chalicelib.domain.objection import ObjectionDecision
 from chalicelib.domain.period import Period
 from chalicelib.platform import notifications
 from chalicelib.platform.clock import SettableClock
 from chalicelib.platform.notifications import Notice
 from chalicelib.services import certificates, contracts, objections
 from chalicelib.services.context import Context
-from chalicelib.services.notices import send_expiry_notices
+from chalicelib.services.expiry_notices import send_expiry_notices
 from chalicelib.storage import ledger as ledger_store
 from devtools.roundtrips import counting
 from tests.integration.money_world import charged, running_year
@@ -105,7 +105,7 @@ def test_an_objections_decision_is_told_to_the_guardian(ctx: Context, year: Peri
     certificate_id, contract_id = charged(ctx, year)
     objection = objections.object_to_charge(ctx, PARENT, contract_id, "2027-03", "Не было занятий")
     told = Captured()
-    objections.decide(ctx, ELIZOVO_OPERATOR, objection.objection_id, Decision.UPHOLD, "Да", notifier=told)
+    objections.decide(ctx, ELIZOVO_OPERATOR, objection.objection_id, ObjectionDecision.UPHOLD, "Да", notifier=told)
     (decided,) = told.of(notifications.OBJECTION_DECIDED)
     assert decided["guardian_sub"] == PARENT.sub and decided["certificate_id"] == certificate_id
     assert (decided["outcome"], decided["reversed_amount"], decided["returned_to"]) == ("upheld", PRICE, "available")

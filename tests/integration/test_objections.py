@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.domain import errors
 from chalicelib.domain.ledger import EntryKind, charge_key, replay, reversal_key
-from chalicelib.domain.objection import Decision, ObjectionStatus
+from chalicelib.domain.objection import ObjectionDecision, ObjectionStatus
 from chalicelib.domain.period import Period
 from chalicelib.platform.clock import SettableClock
 from chalicelib.services import certificates, contracts, objections
@@ -48,7 +48,9 @@ def test_an_upheld_objection_reverses_the_charge_to_available_and_the_charge_ent
     assert objection.status is ObjectionStatus.OPEN and objection.amount == PRICE
     assert ContractRecord.get(contract_id).objections.as_dict() == {"2027-03": "open"}  # disputed in the reports
 
-    decided = objections.decide(ctx, ELIZOVO_OPERATOR, objection.objection_id, Decision.UPHOLD, "Табель не подписан")
+    decided = objections.decide(
+        ctx, ELIZOVO_OPERATOR, objection.objection_id, ObjectionDecision.UPHOLD, "Табель не подписан"
+    )
     assert decided.status is ObjectionStatus.UPHELD and decided.returned_to == "available"
     after = certificates.view(ctx, PARENT, certificate_id).balance
     assert (after.spent, after.available, after.held) == (before.spent - PRICE, before.available + PRICE, before.held)
@@ -75,13 +77,13 @@ def test_a_rejected_objection_leaves_the_charge_and_moves_no_money(ctx: Context,
     certificate_id, contract_id = charged(ctx, year)
     before = certificates.view(ctx, PARENT, certificate_id).balance
     objection = objections.object_to_charge(ctx, PARENT, contract_id, "2027-03", REASON)
-    decided = objections.decide(ctx, REGION, objection.objection_id, Decision.REJECT, "Посещение подтверждено")
+    decided = objections.decide(ctx, REGION, objection.objection_id, ObjectionDecision.REJECT, "Посещение подтверждено")
     assert decided.status is ObjectionStatus.REJECTED and decided.returned_to is None
     assert certificates.view(ctx, PARENT, certificate_id).balance == before
     assert reversal_key(contract_id, "2027-03") not in {e.entry_key for e in ledger_store.all_entries(certificate_id)}
     assert ContractRecord.get(contract_id, consistent_read=True).objections.as_dict() == {"2027-03": "rejected"}
     with pytest.raises(errors.ObjectionDecided):
-        objections.decide(ctx, REGION, objection.objection_id, Decision.UPHOLD, "передумали")
+        objections.decide(ctx, REGION, objection.objection_id, ObjectionDecision.UPHOLD, "передумали")
 
 
 def test_an_objection_is_filed_within_the_window_once_per_charge_and_a_refusal_writes_nothing(
@@ -114,13 +116,13 @@ def test_only_an_operator_of_the_contracts_municipality_decides_with_a_reason(ct
     objection = objections.object_to_charge(ctx, PARENT, contract_id, "2027-03", REASON)
     before = table_contents()
     with pytest.raises(errors.Forbidden):
-        objections.decide(ctx, MILKOVO_OPERATOR, objection.objection_id, Decision.UPHOLD, "да")
+        objections.decide(ctx, MILKOVO_OPERATOR, objection.objection_id, ObjectionDecision.UPHOLD, "да")
     with pytest.raises(errors.Forbidden):
-        objections.decide(ctx, PARENT, objection.objection_id, Decision.UPHOLD, "да")
+        objections.decide(ctx, PARENT, objection.objection_id, ObjectionDecision.UPHOLD, "да")
     with pytest.raises(errors.InvalidRequest):
-        objections.decide(ctx, ELIZOVO_OPERATOR, objection.objection_id, Decision.UPHOLD, "")
+        objections.decide(ctx, ELIZOVO_OPERATOR, objection.objection_id, ObjectionDecision.UPHOLD, "")
     with pytest.raises(errors.ObjectionNotFound):
-        objections.decide(ctx, ELIZOVO_OPERATOR, "not-an-objection", Decision.UPHOLD, "да")
+        objections.decide(ctx, ELIZOVO_OPERATOR, "not-an-objection", ObjectionDecision.UPHOLD, "да")
     assert table_contents() == before
 
 
@@ -129,7 +131,7 @@ def test_the_parent_the_provider_and_the_operators_queue_each_see_the_objection(
     objection = objections.object_to_charge(ctx, PARENT, contract_id, "2027-03", REASON)
 
     def ids(page: objections.store.Page) -> list[str]:
-        return [o.objection_id for o in page.objections]
+        return [o.objection_id for o in page.items]
 
     assert ids(objections.listing(ctx, PARENT, 10, None)) == [objection.objection_id]
     assert ids(objections.listing(ctx, OTHER_PARENT, 10, None)) == []
@@ -142,7 +144,7 @@ def test_the_parent_the_provider_and_the_operators_queue_each_see_the_objection(
     assert objections.view(ctx, PROVIDER, objection.objection_id).reason == REASON
     with pytest.raises(errors.ObjectionNotFound):
         objections.view(ctx, OTHER_PARENT, objection.objection_id)
-    objections.decide(ctx, ELIZOVO_OPERATOR, objection.objection_id, Decision.REJECT, "Посещение подтверждено")
+    objections.decide(ctx, ELIZOVO_OPERATOR, objection.objection_id, ObjectionDecision.REJECT, "Посещение подтверждено")
     assert ids(objections.listing(ctx, ELIZOVO_OPERATOR, 10, None)) == []  # the open queue is empty
     assert ids(objections.listing(ctx, ELIZOVO_OPERATOR, 10, None, status="rejected")) == [objection.objection_id]
 
@@ -155,7 +157,7 @@ def test_operators_deciding_at_once_reverse_the_charge_exactly_once(ctx: Context
 
     def decide(n: int) -> str:
         start.wait()
-        decision = Decision.UPHOLD if n % 2 == 0 else Decision.REJECT
+        decision = ObjectionDecision.UPHOLD if n % 2 == 0 else ObjectionDecision.REJECT
         try:
             return objections.decide(ctx, REGION, objection.objection_id, decision, f"решение {n}").status.value
         except errors.ObjectionDecided:
@@ -184,7 +186,9 @@ def test_upheld_after_its_period_ended_the_money_goes_back_as_expired(
     at(clock, date(2028, 1, 10))
     assert run_topup(ctx, "2028", 60)
     new_period = certificates.view(ctx, PARENT, certificate_id).balance
-    decided = objections.decide(ctx, ELIZOVO_OPERATOR, objection.objection_id, Decision.UPHOLD, "Не проводились")
+    decided = objections.decide(
+        ctx, ELIZOVO_OPERATOR, objection.objection_id, ObjectionDecision.UPHOLD, "Не проводились"
+    )
     assert decided.returned_to == "expired"
     # The certificate's balance is the new period's and does not change; the old period's ledger does.
     assert certificates.view(ctx, PARENT, certificate_id).balance == new_period
@@ -203,8 +207,8 @@ def test_a_frozen_certificate_waits_for_the_freeze_to_lift_before_a_charge_is_re
     certificates.freeze(ctx, ELIZOVO_OPERATOR, certificate_id, "проверка")
     before = table_contents()
     with pytest.raises(errors.CertificateFrozen):
-        objections.decide(ctx, ELIZOVO_OPERATOR, objection.objection_id, Decision.UPHOLD, "да")
+        objections.decide(ctx, ELIZOVO_OPERATOR, objection.objection_id, ObjectionDecision.UPHOLD, "да")
     assert table_contents() == before
     certificates.unfreeze(ctx, ELIZOVO_OPERATOR, certificate_id)
-    assert objections.decide(ctx, ELIZOVO_OPERATOR, objection.objection_id, Decision.UPHOLD, "да").returned_to
+    assert objections.decide(ctx, ELIZOVO_OPERATOR, objection.objection_id, ObjectionDecision.UPHOLD, "да").returned_to
     conserved_and_replayed(certificate_id)

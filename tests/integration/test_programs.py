@@ -16,12 +16,11 @@ from pynamodb.exceptions import UpdateError
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
 from chalicelib.domain.period import Period
-from chalicelib.domain.program import Direction, ProgramChanges, ProgramDraft, ProgramStatus, RatingSummary
+from chalicelib.domain.program import Direction, Program, ProgramChanges, ProgramDraft, ProgramStatus, RatingSummary
 from chalicelib.services import periods, programs
 from chalicelib.services.context import Context
 from chalicelib.storage import programs as store
 from chalicelib.storage.models import ProgramRecord, ProviderRecord
-from chalicelib.storage.programs import Program
 from devtools.roundtrips import counting
 from tests.integration.test_http import call, payload, refused, token
 

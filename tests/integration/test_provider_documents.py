@@ -23,14 +23,13 @@ from pydantic import SecretStr
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
-from chalicelib.domain.provider import MAX_DOCUMENTS, DocumentKind, document_key
+from chalicelib.domain.provider import MAX_DOCUMENTS, Document, DocumentKind, document_key
 from chalicelib.platform.clock import SettableClock
 from chalicelib.platform.config import Settings
 from chalicelib.services import providers
 from chalicelib.services.context import Context
 from chalicelib.storage import documents
 from chalicelib.storage import providers as store
-from chalicelib.storage.providers import Document
 from tests.conftest import LOCAL_SECRET
 from tests.helpers import documents_bucket, local_s3, table_contents, without_idempotency
 from tests.integration.test_http import call, payload, refused, token

@@ -11,7 +11,7 @@ from chalice.test import Client
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
-from chalicelib.domain.provider import Application, Contacts, Decision, ProviderKind, ProviderStatus
+from chalicelib.domain.provider import Application, Contacts, ProviderDecision, ProviderKind, ProviderStatus
 from chalicelib.services import providers
 from chalicelib.services.context import Context
 from chalicelib.storage import providers as store
@@ -64,7 +64,7 @@ def applied(ctx: Context, inn: str = INN_A, ogrn: str = OGRN_A, municipality: st
 
 def approved(ctx: Context, inn: str = INN_A, ogrn: str = OGRN_A) -> store.Provider:
     applied(ctx, inn, ogrn)
-    return providers.decide_on(ctx, ELIZOVO, inn, Decision.APPROVE, None)
+    return providers.decide_on(ctx, ELIZOVO, inn, ProviderDecision.APPROVE, None)
 
 
 # --- the service against DynamoDB Local ------------------------------------------------------------------------------
@@ -129,9 +129,9 @@ def test_a_provider_applies_only_under_the_inn_of_its_token(ctx: Context) -> Non
 def test_each_decision_moves_the_provider_and_its_queue(ctx: Context) -> None:
     applied(ctx)
     steps = [
-        (Decision.APPROVE, None, ProviderStatus.APPROVED),
-        (Decision.SUSPEND, "лицензия приостановлена", ProviderStatus.SUSPENDED),
-        (Decision.REINSTATE, "лицензия возобновлена", ProviderStatus.APPROVED),
+        (ProviderDecision.APPROVE, None, ProviderStatus.APPROVED),
+        (ProviderDecision.SUSPEND, "лицензия приостановлена", ProviderStatus.SUSPENDED),
+        (ProviderDecision.REINSTATE, "лицензия возобновлена", ProviderStatus.APPROVED),
     ]
     for version, (decision, reason, status) in enumerate(steps, start=1):
         provider = providers.decide_on(ctx, ELIZOVO, INN_A, decision, reason)
@@ -146,10 +146,10 @@ def test_each_decision_moves_the_provider_and_its_queue(ctx: Context) -> None:
 
 def test_a_rejection_keeps_its_reason_and_is_final(ctx: Context) -> None:
     applied(ctx)
-    provider = providers.decide_on(ctx, REGION, INN_A, Decision.REJECT, "  нет лицензии ")
+    provider = providers.decide_on(ctx, REGION, INN_A, ProviderDecision.REJECT, "  нет лицензии ")
     assert (provider.status, provider.reason) == (ProviderStatus.REJECTED, "нет лицензии")
     before = table_contents()
-    for decision in Decision:
+    for decision in ProviderDecision:
         with pytest.raises(errors.InvalidTransition):
             providers.decide_on(ctx, ELIZOVO, INN_A, decision, "again")
     assert table_contents() == before
@@ -160,32 +160,32 @@ def test_an_operator_of_another_municipality_cannot_decide(ctx: Context) -> None
     before = table_contents()
     for actor in (MILKOVO, PARENT, owner(INN_A)):
         with pytest.raises(errors.Forbidden):
-            providers.decide_on(ctx, actor, INN_A, Decision.APPROVE, None)
+            providers.decide_on(ctx, actor, INN_A, ProviderDecision.APPROVE, None)
     with pytest.raises(errors.ProviderNotFound):
-        providers.decide_on(ctx, ELIZOVO, INN_B, Decision.APPROVE, None)
+        providers.decide_on(ctx, ELIZOVO, INN_B, ProviderDecision.APPROVE, None)
     assert table_contents() == before
 
 
 def test_a_decision_made_from_a_stale_read_is_refused_by_the_condition(ctx: Context) -> None:
     """Two operators read the application; one approves; the other's reject, written from its stale read, fails."""
     stale = applied(ctx)
-    providers.decide_on(ctx, ELIZOVO, INN_A, Decision.APPROVE, None)
+    providers.decide_on(ctx, ELIZOVO, INN_A, ProviderDecision.APPROVE, None)
     before = table_contents()
     with pytest.raises(errors.ConcurrentUpdate):
         store.move(stale, ProviderStatus.REJECTED, "нет лицензии", "2027-03-01T00:00:00.000000Z", "op-m")
     assert table_contents() == before
     with pytest.raises(errors.InvalidTransition):  # the service reads again and finds the decision no longer fits
-        providers.decide_on(ctx, REGION, INN_A, Decision.REJECT, "нет лицензии")
+        providers.decide_on(ctx, REGION, INN_A, ProviderDecision.REJECT, "нет лицензии")
 
 
 def test_of_concurrent_decisions_on_one_application_exactly_one_applies(ctx: Context) -> None:
     applied(ctx)
-    decisions = [Decision.APPROVE, Decision.REJECT] * 4
+    decisions = [ProviderDecision.APPROVE, ProviderDecision.REJECT] * 4
     barrier = threading.Barrier(len(decisions))
-    won: list[Decision] = []
+    won: list[ProviderDecision] = []
     lost: list[str] = []
 
-    def decide(decision: Decision) -> None:
+    def decide(decision: ProviderDecision) -> None:
         barrier.wait()
         try:
             providers.decide_on(ctx, ELIZOVO, INN_A, decision, "причина")
@@ -201,7 +201,8 @@ def test_of_concurrent_decisions_on_one_application_exactly_one_applies(ctx: Con
     assert len(won) == 1 and len(lost) == len(decisions) - 1
     provider = store.get(INN_A)
     assert (
-        provider.status is {Decision.APPROVE: ProviderStatus.APPROVED, Decision.REJECT: ProviderStatus.REJECTED}[won[0]]
+        provider.status
+        is {ProviderDecision.APPROVE: ProviderStatus.APPROVED, ProviderDecision.REJECT: ProviderStatus.REJECTED}[won[0]]
     )
     assert provider.version == 1
 
@@ -224,7 +225,7 @@ def test_the_queue_is_oldest_first_and_paginated(ctx: Context, clock: Any) -> No
     assert [
         p.municipality for p in providers.queue(ctx, REGION, "milkovo", ProviderStatus.APPLIED, 5, None).providers
     ] == ["milkovo"]
-    providers.decide_on(ctx, ELIZOVO, oldest_first[1], Decision.APPROVE, None)
+    providers.decide_on(ctx, ELIZOVO, oldest_first[1], ProviderDecision.APPROVE, None)
     assert [p.provider_id for p in providers.queue(ctx, ELIZOVO, None, ProviderStatus.APPLIED, 5, None).providers] == [
         oldest_first[0],
         *oldest_first[2:],
@@ -264,18 +265,18 @@ def test_the_approved_check_passes_only_for_an_approved_provider(ctx: Context) -
     approved(ctx)
     check_alone(INN_A)
     assert store.require_approved(INN_A).status is ProviderStatus.APPROVED
-    providers.decide_on(ctx, ELIZOVO, INN_A, Decision.SUSPEND, "проверка прокуратуры")
+    providers.decide_on(ctx, ELIZOVO, INN_A, ProviderDecision.SUSPEND, "проверка прокуратуры")
     with pytest.raises(errors.ProviderSuspended):
         check_alone(INN_A)
     with pytest.raises(errors.ProviderSuspended):
         store.require_approved(INN_A)
-    providers.decide_on(ctx, ELIZOVO, INN_A, Decision.REINSTATE, None)
+    providers.decide_on(ctx, ELIZOVO, INN_A, ProviderDecision.REINSTATE, None)
     check_alone(INN_A)
 
 
 def test_the_approved_check_refuses_applied_rejected_and_unknown_providers(ctx: Context) -> None:
     applied(ctx)
-    providers.decide_on(ctx, ELIZOVO, applied(ctx, INN_B, OGRN_B).provider_id, Decision.REJECT, "нет лицензии")
+    providers.decide_on(ctx, ELIZOVO, applied(ctx, INN_B, OGRN_B).provider_id, ProviderDecision.REJECT, "нет лицензии")
     for inn in (INN_A, INN_B):
         with pytest.raises(errors.ProviderNotApproved):
             check_alone(inn)
@@ -290,7 +291,7 @@ def test_the_approved_check_refuses_applied_rejected_and_unknown_providers(ctx: 
 def test_a_suspension_makes_the_rest_of_a_transaction_fail_too(ctx: Context) -> None:
     """The check rides in the same TransactWriteItems as a contract's write: nothing of it is written."""
     approved(ctx)
-    providers.decide_on(ctx, ELIZOVO, INN_A, Decision.SUSPEND, "проверка")
+    providers.decide_on(ctx, ELIZOVO, INN_A, ProviderDecision.SUSPEND, "проверка")
     before = table_contents()
     tx = Transaction()
     store.add_approved_check(tx, INN_A)

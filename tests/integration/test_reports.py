@@ -24,20 +24,21 @@ import pytest
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
-from chalicelib.domain.objection import Decision
+from chalicelib.domain.objection import ObjectionDecision
 from chalicelib.domain.period import Period
-from chalicelib.domain.reports import Group
 from chalicelib.platform.clock import SettableClock
 from chalicelib.platform.notifications import Notice
 from chalicelib.services import certificates, contracts, objections, periods, reports, streams
 from chalicelib.services.context import Context
 from chalicelib.services.rollover import run_topup
 from chalicelib.storage import aggregates
+from chalicelib.storage.counters import Group
 from chalicelib.storage.models import ProgramRecord, table_name
 from devtools.roundtrips import counting
 from devtools.streams import StreamPoller
 from functions import runtime
 from functions.jobs import handlers as jobs
+from functions.reports import shown
 from infra.access import AGGREGATES
 from tests.factories import approved_provider, program
 from tests.helpers import table_contents
@@ -157,8 +158,8 @@ def build_world(ctx: Context, clock: SettableClock) -> World:
     contracts.cancel(ctx, parent("boris"), world.contracts["boris-swimming"], "moved")  # leaves the active set
     upheld = objections.object_to_charge(ctx, parent("anna"), world.contracts["anna-robots"], "2027-02", "не было")
     rejected = objections.object_to_charge(ctx, parent("egor"), world.contracts["egor-swimming"], "2027-02", "дорого")
-    objections.decide(ctx, ELIZOVO, upheld.objection_id, Decision.UPHOLD, "занятий не было", Quiet())
-    objections.decide(ctx, MILKOVO, rejected.objection_id, Decision.REJECT, "занятия были", Quiet())
+    objections.decide(ctx, ELIZOVO, upheld.objection_id, ObjectionDecision.UPHOLD, "занятий не было", Quiet())
+    objections.decide(ctx, MILKOVO, rejected.objection_id, ObjectionDecision.REJECT, "занятия были", Quiet())
     at(clock, date(2027, 3, 5))
     charge(ctx, VULKAN, world.contracts["anna-robots"], "2027-03", 90_000)
     charge(ctx, TEHNO, world.contracts["egor-swimming"], "2027-03", 120_000)
@@ -166,6 +167,11 @@ def build_world(ctx: Context, clock: SettableClock) -> World:
     objections.object_to_charge(ctx, parent("gleb"), world.contracts["gleb-painting"], "2027-03", "болел")  # stays open
     certificates.freeze(ctx, MILKOVO, world.certificates["zhenya"], "проверка")  # frozen still holds a certificate
     return world
+
+
+def as_json(report: reports.Report) -> dict[str, Any]:
+    """The report as the API shows it (functions/reports.py)."""
+    return shown(report).model_dump(mode="json")
 
 
 # --- the figures, computed straight from the tables ------------------------------------------------------------------
@@ -269,21 +275,21 @@ def test_coverage_of_each_municipality_counts_certificates_funded_and_active_con
 ) -> None:
     expected = expected_from_tables()
     for municipality in MUNICIPALITIES:
-        report = reports.coverage(ctx, REGION, "2027", municipality).as_json()
+        report = as_json(reports.coverage(ctx, REGION, "2027", municipality))
         assert report["certificates"] == expected.certificates[municipality]
         assert report["funded"] == expected.funded[("2027", municipality)]
         assert report["with_active_contract"] == expected.active[("2027", municipality)]
     # What the world was built to show, told apart: anna has two active contracts and counts once, boris cancelled,
     # vera's request was never accepted, ilya's accounting certificate uses a free program, zhenya is frozen.
-    elizovo = reports.coverage(ctx, ELIZOVO, "2027", None).as_json()
+    elizovo = as_json(reports.coverage(ctx, ELIZOVO, "2027", None))
     assert (elizovo["certificates"], elizovo["funded"], elizovo["with_active_contract"]) == (5, 4, 2)
-    milkovo = reports.coverage(ctx, MILKOVO, "2027", None).as_json()
+    milkovo = as_json(reports.coverage(ctx, MILKOVO, "2027", None))
     assert (milkovo["certificates"], milkovo["funded"], milkovo["with_active_contract"]) == (3, 2, 2)
 
 
 def test_the_regional_coverage_sums_every_municipality_and_lists_each(ctx: Context, world: World) -> None:
     expected = expected_from_tables()
-    report = reports.coverage(ctx, REGION, "2027", None).as_json()
+    report = as_json(reports.coverage(ctx, REGION, "2027", None))
     assert report["municipality"] == "*"
     assert report["certificates"] == sum(expected.certificates.values())
     assert report["funded"] == sum(v for (p, _), v in expected.funded.items() if p == "2027")
@@ -295,12 +301,12 @@ def test_the_regional_coverage_sums_every_municipality_and_lists_each(ctx: Conte
 
 def test_shares_are_taken_of_the_population_an_operator_sets_for_the_period(ctx: Context, world: World) -> None:
     expected = expected_from_tables()
-    before = reports.coverage(ctx, ELIZOVO, "2027", None).as_json()
+    before = as_json(reports.coverage(ctx, ELIZOVO, "2027", None))
     assert before["children_population"] is None
     assert before["shares"] == {"certificates": None, "funded": None, "with_active_contract": None}
     reports.set_population(ctx, ELIZOVO, "2027", {"elizovo": 40})
     reports.set_population(ctx, REGION, "2027", {"milkovo": 30, "vilyuchinsk": 7})
-    report = reports.coverage(ctx, REGION, "2027", None).as_json()
+    report = as_json(reports.coverage(ctx, REGION, "2027", None))
     assert report["children_population"] == 77
     total = sum(expected.certificates.values())
     assert report["shares"]["certificates"] == round(total / 77, 4)
@@ -337,7 +343,7 @@ def test_spending_by_each_grouping_is_what_the_ledger_and_the_open_objections_ad
 ) -> None:
     expected = expected_from_tables()
     for municipality in (*MUNICIPALITIES, "*"):
-        report = reports.spending(ctx, REGION, "2027", municipality, group).as_json()
+        report = as_json(reports.spending(ctx, REGION, "2027", municipality, group))
         wanted: dict[str, Counter[str]] = {}
         for (period_id, kind, where, value), amounts in expected.spending.items():
             if period_id == "2027" and kind == group and municipality in ("*", where):
@@ -353,12 +359,12 @@ def test_spending_by_each_grouping_is_what_the_ledger_and_the_open_objections_ad
 
 
 def test_an_upheld_objection_unspends_and_an_open_one_is_disputed(ctx: Context, world: World) -> None:
-    months = {row["key"]: row for row in reports.spending(ctx, ELIZOVO, "2027", None, "month").as_json()["rows"]}
+    months = {row["key"]: row for row in as_json(reports.spending(ctx, ELIZOVO, "2027", None, "month"))["rows"]}
     # February: anna 100 000 (reversed) + 80 000, boris 120 000; March: anna 90 000 + gleb 80 000 (disputed).
     assert (months["2027-02"]["charged_kopecks"], months["2027-02"]["reversed_kopecks"]) == (300_000, 100_000)
     assert months["2027-02"]["spent_kopecks"] == 200_000
     assert (months["2027-03"]["spent_kopecks"], months["2027-03"]["disputed_kopecks"]) == (170_000, 80_000)
-    milkovo = reports.spending(ctx, MILKOVO, "2027", None, "provider").as_json()
+    milkovo = as_json(reports.spending(ctx, MILKOVO, "2027", None, "provider"))
     # A rejected objection is no longer disputed and reverses nothing.
     assert milkovo["total"]["disputed_kopecks"] == 0
     assert milkovo["total"]["spent_kopecks"] == 60_000 + 120_000
@@ -382,13 +388,13 @@ def test_spending_rows_carry_names_and_the_csv_has_a_header_and_integer_kopecks(
 
 def test_the_quota_used_is_the_funded_certificates_of_each_municipality(ctx: Context, world: World) -> None:
     expected = expected_from_tables()
-    report = reports.quota_used(ctx, REGION, "2027", None).as_json()
+    report = as_json(reports.quota_used(ctx, REGION, "2027", None))
     rows = {row["municipality"]: row for row in report["municipalities"]}
     for municipality in MUNICIPALITIES:
         assert rows[municipality]["funded"] == expected.funded[("2027", municipality)]
     assert rows["elizovo"]["share_used"] == round(expected.funded[("2027", "elizovo")] / 50, 4)
     assert report["funded"] == sum(v for (p, _), v in expected.funded.items() if p == "2027")
-    assert reports.quota_used(ctx, ELIZOVO, "2027", None).as_json()["remaining"] == 50 - 4
+    assert as_json(reports.quota_used(ctx, ELIZOVO, "2027", None))["remaining"] == 50 - 4
     lines = list(csv.DictReader(io.StringIO(reports.quota_used(ctx, REGION, "2027", None).csv())))
     assert [(line["municipality"], int(line["funded"])) for line in lines] == [
         *((m, expected.funded[("2027", m)]) for m in MUNICIPALITIES),
@@ -399,13 +405,13 @@ def test_the_quota_used_is_the_funded_certificates_of_each_municipality(ctx: Con
 def test_money_expired_at_the_rollover_and_the_new_period_are_counted_from_the_top_up(
     ctx: Context, clock: SettableClock, world: World, poller: StreamPoller
 ) -> None:
-    none_yet = reports.expired_at_last_rollover(ctx, REGION, None).as_json()
+    none_yet = as_json(reports.expired_at_last_rollover(ctx, REGION, None))
     assert (none_yet["expired_period_id"], none_yet["expired_kopecks"]) == (None, 0)
     clock.set(datetime(2027, 12, 31, 12, 0, 5, tzinfo=UTC))  # 2028-01-01 00:00:05 in Kamchatka
     assert run_topup(ctx, "2028", 60.0)
     poller.drain()
     expected = expected_from_tables()
-    report = reports.expired_at_last_rollover(ctx, REGION, None).as_json()
+    report = as_json(reports.expired_at_last_rollover(ctx, REGION, None))
     assert report["expired_period_id"] == "2027"
     assert report["expired_kopecks"] == sum(k for (p, _), (_, k) in expected.expired.items() if p == "2027")
     rows = {row["municipality"]: row for row in report["municipalities"]}
@@ -414,11 +420,11 @@ def test_money_expired_at_the_rollover_and_the_new_period_are_counted_from_the_t
     assert report["expired_kopecks"] > 0
     total = list(csv.DictReader(io.StringIO(reports.expired_at_last_rollover(ctx, REGION, None).csv())))[-1]
     assert (total["municipality"], int(total["expired_kopecks"])) == ("*", report["expired_kopecks"])
-    coverage_2028 = reports.coverage(ctx, REGION, None, None).as_json()  # the running period, now 2028
+    coverage_2028 = as_json(reports.coverage(ctx, REGION, None, None))  # the running period, now 2028
     assert coverage_2028["period_id"] == "2028"
     assert coverage_2028["funded"] == sum(v for (p, _), v in expected.funded.items() if p == "2028")
     # The rollover ends the contracts of funded certificates; ilya's free one (an accounting certificate) is left.
-    left = reports.coverage(ctx, REGION, "2027", None).as_json()["with_active_contract"]
+    left = as_json(reports.coverage(ctx, REGION, "2027", None))["with_active_contract"]
     assert left == sum(v for (p, _), v in expected.active.items() if p == "2027") == 1
 
 

@@ -13,12 +13,13 @@ import pytest
 
 from chalicelib.domain import errors
 from chalicelib.domain.ledger import EntryKind
-from chalicelib.domain.objection import Decision
+from chalicelib.domain.money import roubles
+from chalicelib.domain.objection import ObjectionDecision
 from chalicelib.domain.period import Period
-from chalicelib.domain.statement import CSV_HEADER, rubles
 from chalicelib.platform.clock import SettableClock
 from chalicelib.services import certificates, contracts, objections, statements
 from chalicelib.services.context import Context
+from chalicelib.services.exports import STATEMENT_HEADER
 from chalicelib.services.rollover import run_topup
 from chalicelib.services.statement_pdf import money_text
 from tests.integration.money_world import charged, running_year
@@ -37,7 +38,7 @@ def busy_certificate(ctx: Context, year: Period, clock: SettableClock) -> tuple[
     at(clock, date(2027, 4, 10))
     contracts.charge(ctx, PROVIDER, contract_id, "2027-04", PRICE)
     objection = objections.object_to_charge(ctx, PARENT, contract_id, "2027-04", "Не было занятий")
-    objections.decide(ctx, ELIZOVO_OPERATOR, objection.objection_id, Decision.UPHOLD, "Подтверждено")
+    objections.decide(ctx, ELIZOVO_OPERATOR, objection.objection_id, ObjectionDecision.UPHOLD, "Подтверждено")
     contracts.cancel(ctx, PARENT, contract_id, None)
     return certificate_id, contract_id
 
@@ -93,9 +94,9 @@ def test_the_csv_has_a_row_per_movement_then_totals_equal_to_the_balance(
     lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     blank = lines.index([])
     header, rows, totals = lines[0], lines[1:blank], lines[blank + 2 :]
-    assert tuple(header) == CSV_HEADER
+    assert tuple(header) == STATEMENT_HEADER
     assert [row[1] for row in rows] == ["credit", "hold", "charge", "charge", "reversal", "release"]
-    assert all(row[4] == rubles(int(row[3])) for row in rows)
+    assert all(row[4] == roubles(int(row[3])) for row in rows)
     balance = certificates.view(ctx, PARENT, certificate_id).balance
     stated = {name: int(kopecks) for section, name, kopecks, _rub in totals if section == "balance"}
     assert stated == {

@@ -15,7 +15,7 @@ from chalicelib.platform import cursor
 from chalicelib.platform.auth import authenticate, issue_local_token, principal_from_claims
 from chalicelib.platform.config import Settings
 from chalicelib.services.rollover import pack
-from chalicelib.storage.money import rollover_items
+from chalicelib.storage.movements import rollover_items
 
 SECRET = "s3cret"
 SETTINGS = Settings(stage="local", jwt_secret=SECRET)

@@ -14,9 +14,12 @@ from botocore.stub import Stubber
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
-from chalicelib.domain.certificate import Balance, CertificateStatus
+from chalicelib.domain.certificate import Balance, Certificate, CertificateStatus
+from chalicelib.domain.contract import Contract, ContractStatus
 from chalicelib.domain.duplicates import check_merge_allowed, child_identity, normalise_for_identity, plan_merge
+from chalicelib.domain.ids import CertificateId, ContractId, PeriodId, ProviderId
 from chalicelib.domain.ledger import EntryKind, LedgerEntry, apply, replay
+from chalicelib.domain.money import roubles
 from chalicelib.domain.objection import (
     BalanceEffect,
     check_window,
@@ -25,9 +28,10 @@ from chalicelib.domain.objection import (
     plan_reversal,
     require_reason,
 )
-from chalicelib.domain.statement import ContractInfo, build, rubles, to_csv
+from chalicelib.domain.statement import build
 from chalicelib.platform import notifications
 from chalicelib.platform.notifications import EventBridgeNotifier, LogNotifier, Notice
+from chalicelib.services.exports import statement_csv
 from chalicelib.services.statement_pdf import money_text
 
 CONTRACT = "1000000009-0123456789ab"
@@ -120,8 +124,26 @@ def test_merging_needs_an_operator_of_both_municipalities() -> None:
             check_merge_allowed(actor, "elizovo", "milkovo")
 
 
+def certificate(
+    number: str, status: CertificateStatus, balance: Balance, period_id: str | None = "2027"
+) -> Certificate:
+    return Certificate(
+        certificate_id=CertificateId(number),
+        status=status,
+        guardian_sub="parent-1",
+        municipality="elizovo",
+        full_name="Мария Иванова",
+        birth_date=date(2015, 6, 1),
+        valid_until=date(2033, 6, 1),
+        issued_at="2026-12-01T00:00:00.000000Z",
+        period_id=None if period_id is None else PeriodId(period_id),
+        balance=balance,
+        version=3,
+    )
+
+
 def merge(dup_status: CertificateStatus, dup_balance: Balance, survivor_status: CertificateStatus) -> object:
-    return plan_merge("1", 3, dup_status, "elizovo", "2027", dup_balance, "2", survivor_status, "2027")
+    return plan_merge(certificate("1", dup_status, dup_balance), certificate("2", survivor_status, Balance()))
 
 
 def test_a_merge_refuses_held_money_closed_or_frozen_sides_and_money_into_an_accounting_certificate() -> None:
@@ -135,9 +157,10 @@ def test_a_merge_refuses_held_money_closed_or_frozen_sides_and_money_into_an_acc
             merge(status, Balance(), funded)
         with pytest.raises(errors.MergeRefused):
             merge(funded, Balance(), status)
-    plan = plan_merge("1", 3, funded, "elizovo", "2027", Balance(1000, 900, 0, 100, 0), "2", funded, "2027")
-    assert (plan.amount, plan.returns_quota_slot) == (900, True)
-    plan = plan_merge("1", 3, accounting, "elizovo", None, Balance(), "2", funded, "2027")
+    funded_duplicate = certificate("1", funded, Balance(1000, 900, 0, 100, 0))
+    plan = plan_merge(funded_duplicate, certificate("2", funded, Balance()))
+    assert (plan.amount, plan.returns_quota_slot, plan.duplicate_version) == (900, True, 3)
+    plan = plan_merge(certificate("1", accounting, Balance(), None), certificate("2", funded, Balance()))
     assert (plan.amount, plan.returns_quota_slot) == (0, False)
 
 
@@ -145,22 +168,45 @@ def test_a_merge_refuses_held_money_closed_or_frozen_sides_and_money_into_an_acc
 
 
 def test_amounts_are_written_exactly_without_floats() -> None:
-    assert [rubles(k) for k in (0, 5, 100, 123456, 10**12 + 1)] == ["0.00", "0.05", "1.00", "1234.56", "10000000000.01"]
+    assert [roubles(k) for k in (0, 5, 100, 123456, 10**12 + 1)] == [
+        "0.00",
+        "0.05",
+        "1.00",
+        "1234.56",
+        "10000000000.01",
+    ]
     assert [money_text(k) for k in (0, 123456, 100000000)] == ["0,00", "1 234,56", "1 000 000,00"]
 
 
 def test_the_statement_states_one_period_and_a_cell_never_runs_as_a_spreadsheet_formula() -> None:
-    info = ContractInfo(CONTRACT, "7707083893", "+Центр", "prg-1", '=HYPERLINK("http://x")')
+    contract = Contract(
+        contract_id=ContractId(CONTRACT),
+        certificate_id=CertificateId("1000000009"),
+        guardian_sub="parent-1",
+        provider_id=ProviderId("7707083893"),
+        program_id="prg-1",
+        program_title='=HYPERLINK("http://x")',
+        period_id=PeriodId("2027"),
+        municipality="elizovo",
+        status=ContractStatus.ACTIVE,
+        price_per_month=100,
+        months=["2027-03"],
+        hold_amount=300,
+        remaining_hold=300,
+        funded=True,
+        created_at="2027-03-01T13:00:00.000000Z",
+        respond_by="2027-03-08T13:00:00.000000Z",
+    )
     entries = [
         LedgerEntry("1", "credit#2027", EntryKind.CREDIT, "2027", 1000, "2027-01-01T00:00:00.000000Z#000"),
         LedgerEntry("1", "credit#2026", EntryKind.CREDIT, "2026", 7000, "2026-01-01T00:00:00.000000Z#000"),
         LedgerEntry("1", "hold#c", EntryKind.HOLD, "2027", 300, "2027-03-01T13:00:00.000000Z#000", CONTRACT),
     ]
-    statement = build("1", "2027", entries, {CONTRACT: info}, "Asia/Kamchatka")
+    statement = build("1", "2027", entries, {CONTRACT: contract}, {"7707083893": "+Центр"}, "Asia/Kamchatka")
     assert [row.kind for row in statement.rows] == [EntryKind.CREDIT, EntryKind.HOLD]
     assert statement.rows[1].day == date(2027, 3, 2)  # 13:00 UTC is the next morning in Kamchatka
     assert statement.balance == Balance(1000, 700, 300, 0, 0)
-    rows = list(csv.reader(io.StringIO(to_csv(statement))))
+    rows = list(csv.reader(io.StringIO(statement_csv(statement))))
     assert rows[2][6:8] == ["'+Центр", '\'=HYPERLINK("http://x")']
 
 

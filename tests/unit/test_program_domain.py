@@ -9,6 +9,8 @@ import pytest
 
 from chalicelib.domain import errors
 from chalicelib.domain.actors import Principal, Role
+from chalicelib.domain.contract import Contract, ContractStatus
+from chalicelib.domain.ids import CertificateId, ContractId, PeriodId, ProviderId
 from chalicelib.domain.period import Period
 from chalicelib.domain.program import (
     EDITABLE,
@@ -19,7 +21,6 @@ from chalicelib.domain.program import (
     ProgramChanges,
     ProgramDraft,
     ProgramStatus,
-    RatedContract,
     RatingSummary,
     check_editable,
     check_may,
@@ -179,19 +180,41 @@ def test_a_rating_is_a_whole_score_of_1_to_5_with_an_optional_comment() -> None:
         check_rating(4, "x" * 2001)
 
 
-ACCEPTED = RatedContract("parent-1", "prg-1", "p-1", "2027-02-01T00:00:00Z")
+def rated_contract(guardian_sub: str, program_id: str, accepted_at: str | None) -> Contract:
+    return Contract(
+        contract_id=ContractId("1000000009-0123456789ab"),
+        certificate_id=CertificateId("1000000009"),
+        guardian_sub=guardian_sub,
+        provider_id=ProviderId("p-1"),
+        program_id=program_id,
+        program_title="Робототехника",
+        period_id=PeriodId("2027"),
+        municipality="elizovo",
+        status=ContractStatus.ACTIVE if accepted_at else ContractStatus.REQUESTED,
+        price_per_month=100_000,
+        months=["2027-02"],
+        hold_amount=100_000,
+        remaining_hold=100_000,
+        funded=True,
+        created_at="2027-01-31T00:00:00Z",
+        respond_by="2027-02-07T00:00:00Z",
+        accepted_at=accepted_at,
+    )
+
+
+ACCEPTED = rated_contract("parent-1", "prg-1", "2027-02-01T00:00:00Z")
 
 
 @pytest.mark.parametrize(
     "contract",
     [
         None,
-        RatedContract("parent-2", "prg-1", "p-1", "2027-02-01T00:00:00Z"),
-        RatedContract("parent-1", "prg-2", "p-1", "2027-02-01T00:00:00Z"),
-        RatedContract("parent-1", "prg-1", "p-1", None),
+        rated_contract("parent-2", "prg-1", "2027-02-01T00:00:00Z"),
+        rated_contract("parent-1", "prg-2", "2027-02-01T00:00:00Z"),
+        rated_contract("parent-1", "prg-1", None),
     ],
 )
-def test_only_a_parent_with_an_accepted_contract_for_the_program_may_rate(contract: RatedContract | None) -> None:
+def test_only_a_parent_with_an_accepted_contract_for_the_program_may_rate(contract: Contract | None) -> None:
     assert eligible_contract(PARENT, "prg-1", ACCEPTED) is ACCEPTED
     with pytest.raises(errors.NotEligibleToRate):
         eligible_contract(PARENT, "prg-1", contract)

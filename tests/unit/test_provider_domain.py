@@ -11,8 +11,8 @@ from chalicelib.domain.provider import (
     TRANSITIONS,
     Application,
     Contacts,
-    Decision,
     DocumentKind,
+    ProviderDecision,
     ProviderKind,
     ProviderStatus,
     check_registration_numbers,
@@ -189,45 +189,45 @@ def test_an_application_the_registry_cannot_take_is_refused(changes: dict[str, o
 # --- decisions -----------------------------------------------------------------------------------------------------
 
 LEGAL = {
-    (ProviderStatus.APPLIED, Decision.APPROVE): ProviderStatus.APPROVED,
-    (ProviderStatus.APPLIED, Decision.REJECT): ProviderStatus.REJECTED,
-    (ProviderStatus.APPROVED, Decision.SUSPEND): ProviderStatus.SUSPENDED,
-    (ProviderStatus.SUSPENDED, Decision.REINSTATE): ProviderStatus.APPROVED,
+    (ProviderStatus.APPLIED, ProviderDecision.APPROVE): ProviderStatus.APPROVED,
+    (ProviderStatus.APPLIED, ProviderDecision.REJECT): ProviderStatus.REJECTED,
+    (ProviderStatus.APPROVED, ProviderDecision.SUSPEND): ProviderStatus.SUSPENDED,
+    (ProviderStatus.SUSPENDED, ProviderDecision.REINSTATE): ProviderStatus.APPROVED,
 }
 
 
 @pytest.mark.parametrize(("current", "decision"), list(LEGAL))
-def test_each_legal_decision_moves_the_provider(current: ProviderStatus, decision: Decision) -> None:
+def test_each_legal_decision_moves_the_provider(current: ProviderStatus, decision: ProviderDecision) -> None:
     assert decide(current, decision, "  licence   checked ") == (LEGAL[current, decision], "licence checked")
 
 
 @pytest.mark.parametrize(
     ("current", "decision"),
-    [(s, d) for s in ProviderStatus for d in Decision if (s, d) not in LEGAL],
+    [(s, d) for s in ProviderStatus for d in ProviderDecision if (s, d) not in LEGAL],
 )
-def test_every_other_decision_is_an_invalid_transition(current: ProviderStatus, decision: Decision) -> None:
+def test_every_other_decision_is_an_invalid_transition(current: ProviderStatus, decision: ProviderDecision) -> None:
     with pytest.raises(errors.InvalidTransition):
         decide(current, decision, "a reason")
 
 
-@pytest.mark.parametrize("decision", [Decision.REJECT, Decision.SUSPEND])
+@pytest.mark.parametrize("decision", [ProviderDecision.REJECT, ProviderDecision.SUSPEND])
 @pytest.mark.parametrize("reason", [None, "", "   ", "\n\t"])
-def test_rejecting_or_suspending_needs_a_reason(decision: Decision, reason: str | None) -> None:
+def test_rejecting_or_suspending_needs_a_reason(decision: ProviderDecision, reason: str | None) -> None:
     source = MOVES[decision][0]
     with pytest.raises(errors.InvalidRequest, match="reason"):
         decide(source, decision, reason)
 
 
-@pytest.mark.parametrize("decision", [Decision.APPROVE, Decision.REINSTATE])
-def test_approving_or_reinstating_needs_no_reason(decision: Decision) -> None:
+@pytest.mark.parametrize("decision", [ProviderDecision.APPROVE, ProviderDecision.REINSTATE])
+def test_approving_or_reinstating_needs_no_reason(decision: ProviderDecision) -> None:
     assert decide(MOVES[decision][0], decision, None) == (MOVES[decision][1], None)
     assert decide(MOVES[decision][0], decision, "  ") == (MOVES[decision][1], None)
 
 
 def test_a_reason_is_at_most_1000_characters() -> None:
-    decide(ProviderStatus.APPLIED, Decision.REJECT, "x" * 1000)
+    decide(ProviderStatus.APPLIED, ProviderDecision.REJECT, "x" * 1000)
     with pytest.raises(errors.InvalidRequest, match="reason"):
-        decide(ProviderStatus.APPLIED, Decision.REJECT, "x" * 1001)
+        decide(ProviderStatus.APPLIED, ProviderDecision.REJECT, "x" * 1001)
 
 
 def test_the_decisions_are_exactly_the_transitions() -> None:

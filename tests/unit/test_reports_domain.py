@@ -1,55 +1,125 @@
-"""The reports' domain, no I/O: what each change adds to which counter, how changes are packed into exactly-once
-transactions, shares, rows and CSV."""
+"""The reports' domain, no I/O: what each change adds to which figure (domain.counting), how changes are packed
+into exactly-once transactions (storage.counters), shares, rows and CSV (services.exports)."""
 
 from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
+from datetime import date
 
 import pytest
 
 from chalicelib.domain import errors
-from chalicelib.domain.reports import (
+from chalicelib.domain.certificate import Certificate, CertificateStatus
+from chalicelib.domain.contract import Contract, ContractStatus
+from chalicelib.domain.counting import (
+    DISPUTED,
+    ENTRY_COUNTS,
+    IN_USE,
+    LIVING,
+    ActiveContracts,
     ActiveMove,
-    Address,
     CertificateChanged,
-    CertificateState,
     ChargeDimensions,
     ContractChanged,
     Contribution,
-    CoverageRow,
     Dimensions,
     DisputeChanged,
-    GroupBy,
-    LedgerPosted,
+    EntryCount,
+    EntryPosted,
+    Figure,
     MissingDimension,
-    SpendingRow,
-    active_address,
+    Registry,
+    Spending,
+    Totals,
     contribution,
-    coverage_csv,
-    merge_spending,
-    plan,
-    region_row,
-    registry_address,
-    roubles,
-    share,
-    spending_address,
-    spending_csv,
-    totals_address,
 )
+from chalicelib.domain.ids import CertificateId, ContractId, PeriodId, ProviderId
+from chalicelib.domain.ledger import EntryKind, LedgerEntry
+from chalicelib.domain.money import roubles
+from chalicelib.domain.objection import Objection, ObjectionStatus
+from chalicelib.domain.reports import (
+    CoverageRow,
+    GroupBy,
+    SpendingRow,
+    merge_spending,
+    region_row,
+    share,
+)
+from chalicelib.services.exports import coverage_csv, spending_csv
+from chalicelib.storage.counters import plan
 
-CERTIFICATE = "1000000009"
-CONTRACT = f"{CERTIFICATE}-0123456789ab"
+CERTIFICATE = CertificateId("1000000009")
+CONTRACT = ContractId(f"{CERTIFICATE}-0123456789ab")
 ROBOTS = ChargeDimensions("7707083893", "Центр «Вулкан»", "prg-1", "Робототехника", "technical")
 DIMENSIONS = Dimensions({CERTIFICATE: "elizovo"}, {CONTRACT: ROBOTS})
-TOTALS = totals_address("2027", "elizovo")
+TOTALS = Totals("2027", "elizovo")
 
 
-def entry(kind: str, amount: int = 100_000, key: str | None = None, month: str | None = "2027-03") -> LedgerPosted:
-    return LedgerPosted(CERTIFICATE, key or f"{kind}#x", kind, "2027", amount, CONTRACT, month)
+def entry(kind: str, amount: int = 100_000, key: str | None = None, month: str | None = "2027-03") -> EntryPosted:
+    return EntryPosted(
+        LedgerEntry(
+            certificate_id=CERTIFICATE,
+            entry_key=key or f"{kind}#x",
+            kind=EntryKind(kind),
+            period_id=PeriodId("2027"),
+            amount=amount,
+            posted="2027-03-31T00:00:00.000000Z#000",
+            contract_id=CONTRACT,
+            month=month,
+        )
+    )
 
 
-def added(change: object) -> dict[Address, dict[str, int]]:
+def certificate(status: str) -> Certificate:
+    return Certificate(
+        CERTIFICATE, CertificateStatus(status), "parent", "elizovo", "Мария", date(2015, 1, 2), date(2033, 1, 2), "t"
+    )
+
+
+def contract(status: str) -> Contract:
+    return Contract(
+        contract_id=CONTRACT,
+        certificate_id=CERTIFICATE,
+        guardian_sub="parent",
+        provider_id=ProviderId("7707083893"),
+        program_id="prg-1",
+        program_title="Робототехника",
+        period_id=PeriodId("2027"),
+        municipality="elizovo",
+        status=ContractStatus(status),
+        price_per_month=90_000,
+        months=["2027-03"],
+        hold_amount=90_000,
+        remaining_hold=90_000,
+        funded=True,
+        created_at="t",
+        respond_by="t",
+    )
+
+
+def objection(status: str) -> Objection:
+    return Objection(
+        objection_id="o-1",
+        contract_id=CONTRACT,
+        certificate_id=CERTIFICATE,
+        month="2027-03",
+        amount=90_000,
+        period_id=PeriodId("2027"),
+        provider_id=ProviderId("7707083893"),
+        program_id="prg-1",
+        program_title="Робототехника",
+        municipality="elizovo",
+        guardian_sub="parent",
+        status=ObjectionStatus(status),
+        reason="r",
+        filed_at="t",
+        charged_at="t",
+    )
+
+
+def added(change: object) -> dict[Figure, dict[str, int]]:
     found = contribution(change, DIMENSIONS)  # type: ignore[arg-type]
     assert found is not None
     return {address: dict(amounts) for address, amounts in found.counters.items()}
@@ -74,21 +144,19 @@ def test_a_charge_is_spending_of_its_provider_program_direction_and_month_of_ser
     one = {"charges": 1, "charged_kopecks": 90_000}
     assert {a: dict(c) for a, c in found.counters.items()} == {
         TOTALS: one,
-        spending_address("2027", GroupBy.PROVIDER, "elizovo", "7707083893"): one,
-        spending_address("2027", GroupBy.PROGRAM, "elizovo", "prg-1"): one,
-        spending_address("2027", GroupBy.DIRECTION, "elizovo", "technical"): one,
-        spending_address("2027", GroupBy.MONTH, "elizovo", "2027-03"): one,
+        Spending("2027", GroupBy.PROVIDER, "elizovo", "7707083893"): one,
+        Spending("2027", GroupBy.PROGRAM, "elizovo", "prg-1"): one,
+        Spending("2027", GroupBy.DIRECTION, "elizovo", "technical"): one,
+        Spending("2027", GroupBy.MONTH, "elizovo", "2027-03"): one,
     }
-    assert found.labels[spending_address("2027", GroupBy.PROVIDER, "elizovo", "7707083893")] == {
-        "label": "Центр «Вулкан»"
-    }
+    assert found.labels[Spending("2027", GroupBy.PROVIDER, "elizovo", "7707083893")] == {"label": "Центр «Вулкан»"}
 
 
 @pytest.mark.parametrize("kind", ["reversal", "reversal_expired"])
 def test_a_reversal_unspends_where_the_charge_was_spent(kind: str) -> None:
     counters = added(entry(kind, 90_000))
     assert counters[TOTALS] == {"reversals": 1, "reversed_kopecks": 90_000}
-    assert counters[spending_address("2027", GroupBy.MONTH, "elizovo", "2027-03")] == counters[TOTALS]
+    assert counters[Spending("2027", GroupBy.MONTH, "elizovo", "2027-03")] == counters[TOTALS]
 
 
 def test_holds_and_releases_add_nothing_and_need_no_marker() -> None:
@@ -102,37 +170,34 @@ def test_a_merge_moves_credited_money_between_municipalities_without_counting_a_
 
 
 def test_a_change_naming_an_unknown_certificate_or_contract_fails_the_batch_instead_of_guessing() -> None:
+    unknown = replace(entry("credit", 1).entry, certificate_id=CertificateId("2000000008"))
     with pytest.raises(MissingDimension):
-        contribution(LedgerPosted("2000000008", "credit#2027", "credit", "2027", 1), DIMENSIONS)
+        contribution(EntryPosted(unknown), DIMENSIONS)
     with pytest.raises(MissingDimension):
-        contribution(LedgerPosted(CERTIFICATE, "charge#y", "charge", "2027", 1, "other", "2027-03"), DIMENSIONS)
+        contribution(EntryPosted(replace(entry("charge", 1).entry, contract_id=ContractId("other"))), DIMENSIONS)
 
 
 def test_the_registry_counts_living_certificates_and_forgets_closed_ones() -> None:
-    issued = CertificateChanged("c#1", CERTIFICATE, None, CertificateState("elizovo", "accounting"))
-    assert added(issued) == {registry_address("elizovo"): {"certificates": 1}}
-    funded = CertificateChanged(
-        "c#2", CERTIFICATE, CertificateState("elizovo", "accounting"), CertificateState("elizovo", "funded")
-    )
+    issued = CertificateChanged("c#1", None, certificate("accounting"))
+    assert added(issued) == {Registry("elizovo"): {"certificates": 1}}
+    funded = CertificateChanged("c#2", certificate("accounting"), certificate("funded"))
     assert contribution(funded, DIMENSIONS) is None
-    closed = CertificateChanged(
-        "c#3", CERTIFICATE, CertificateState("elizovo", "frozen"), CertificateState("elizovo", "closed")
-    )
-    assert added(closed) == {registry_address("elizovo"): {"certificates": -1}}
+    closed = CertificateChanged("c#3", certificate("frozen"), certificate("closed"))
+    assert added(closed) == {Registry("elizovo"): {"certificates": -1}}
 
 
 def test_a_contract_entering_the_active_set_moves_its_certificates_count() -> None:
-    accepted = ContractChanged("k#1", CONTRACT, CERTIFICATE, "2027", was_active=False, is_active=True)
+    accepted = ContractChanged("k#1", contract("requested"), contract("active"))
     found = contribution(accepted, DIMENSIONS)
     assert found is not None
-    assert found.active == ActiveMove(active_address(CERTIFICATE, "2027"), 1, TOTALS)
-    charged = ContractChanged("k#2", CONTRACT, CERTIFICATE, "2027", was_active=True, is_active=True)
+    assert found.active == ActiveMove(ActiveContracts(CERTIFICATE, "2027"), 1, TOTALS)
+    charged = ContractChanged("k#2", contract("active"), replace(contract("active"), charges={"2027-03": 90_000}))
     assert contribution(charged, DIMENSIONS) is None
 
 
 def test_an_objection_disputes_its_charge_until_it_is_decided() -> None:
-    opened = DisputeChanged("o-1", CONTRACT, CERTIFICATE, "2027", "2027-03", 90_000, opened=True)
-    closed = DisputeChanged("o-1", CONTRACT, CERTIFICATE, "2027", "2027-03", 90_000, opened=False)
+    opened = DisputeChanged(None, objection("open"))
+    closed = DisputeChanged(objection("open"), objection("rejected"))
     assert added(opened)[TOTALS] == {"disputes": 1, "disputed_kopecks": 90_000}
     assert added(closed)[TOTALS] == {"disputes": -1, "disputed_kopecks": -90_000}
     assert opened.marker != closed.marker
@@ -143,7 +208,7 @@ def test_an_objection_disputes_its_charge_until_it_is_decided() -> None:
 
 def credit(number: int, municipality_items: int = 1) -> Contribution:
     found = Contribution(f"m{number}")
-    found.add(Address("2027", f"m#mo{number % municipality_items}#totals"), funded=1, credited_kopecks=10)
+    found.add(Totals("2027", f"mo{number % municipality_items}"), funded=1, credited_kopecks=10)
     return found
 
 
@@ -154,15 +219,15 @@ def test_groups_hold_at_most_the_item_limit_and_keep_the_order() -> None:
     assert [m for g in groups for m in g.markers] == [c.marker for c in contributions]
     # Markers are one item each; the three counters are shared by the whole group.
     assert [len(g.contributions) for g in groups] == [97, 97, 56]
-    assert sum(g.counters[Address("2027", "m#mo0#totals")]["funded"] for g in groups) == 84
+    assert sum(g.counters[Totals("2027", "mo0")]["funded"] for g in groups) == 84
 
 
 def activation(number: int, delta: int, certificate: str = CERTIFICATE) -> Contribution:
-    return Contribution(f"k{number}", active=ActiveMove(active_address(certificate, "2027"), delta, TOTALS))
+    return Contribution(f"k{number}", active=ActiveMove(ActiveContracts(certificate, "2027"), delta, TOTALS))
 
 
 def test_a_certificate_counts_as_using_its_certificate_only_when_its_active_contracts_cross_zero() -> None:
-    counter = active_address(CERTIFICATE, "2027")
+    counter = ActiveContracts(CERTIFICATE, "2027")
     # Read as 0: +1 crosses, +1 does not, -1 does not, -1 crosses back.
     groups = plan([activation(1, 1), activation(2, 1), activation(3, -1), activation(4, -1)], {counter: 0})
     (group,) = groups
@@ -175,7 +240,7 @@ def test_a_certificate_counts_as_using_its_certificate_only_when_its_active_cont
 
 
 def test_a_count_split_over_two_groups_is_guarded_by_the_value_the_first_leaves() -> None:
-    counter = active_address(CERTIFICATE, "2027")
+    counter = ActiveContracts(CERTIFICATE, "2027")
     contributions = [activation(1, 1), *[credit(i + 10, 1) for i in range(3)], activation(2, 1)]
     groups = plan(contributions, {counter: 0}, max_items=4)
     guards = [g.guards[counter] for g in groups if counter in g.guards]
@@ -258,3 +323,42 @@ def test_counters_that_cancel_out_in_a_group_are_not_written() -> None:
     closed.add(TOTALS, disputes=-1)
     (group,) = plan([opened, closed], {})
     assert group.counters == {} and group.markers == ["a", "b"]
+
+
+# --- every member of the enums the rules read is counted as something ------------------------------------------------
+
+
+def test_every_ledger_entry_kind_counts_as_something_named() -> None:
+    """A kind added to EntryKind and forgotten in the rules fails here (and raises when posted), never counting as
+    nothing by accident: counting nothing is a rule of its own (EntryCount.NOTHING), for holds and releases."""
+    assert set(ENTRY_COUNTS) == set(EntryKind)
+    assert {kind for kind, counts in ENTRY_COUNTS.items() if counts is EntryCount.NOTHING} == {
+        EntryKind.HOLD,
+        EntryKind.RELEASE,
+    }
+
+
+def test_every_status_the_rules_read_is_named_in_their_tables() -> None:
+    assert set(LIVING) == set(CertificateStatus) and [s for s, v in LIVING.items() if not v] == [
+        CertificateStatus.CLOSED
+    ]
+    assert set(IN_USE) == set(ContractStatus) and [s for s, v in IN_USE.items() if v] == [ContractStatus.ACTIVE]
+    assert set(DISPUTED) == set(ObjectionStatus) and [s for s, v in DISPUTED.items() if v] == [ObjectionStatus.OPEN]
+
+
+def test_an_entry_of_a_kind_the_rules_do_not_know_fails_instead_of_counting_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delitem(ENTRY_COUNTS, EntryKind.EXPIRE)
+    with pytest.raises(KeyError):
+        contribution(entry("expire", 35_000, month=None), DIMENSIONS)
+
+
+def test_the_stream_filters_follow_the_counting_rules() -> None:
+    from chalicelib.storage.aggregates import STREAM_FILTERS
+
+    kinds = STREAM_FILTERS["ledger"][0]["dynamodb"]["NewImage"]["kind"]["S"][0]["anything-but"]
+    assert kinds == ["hold", "release"]
+    assert STREAM_FILTERS["certificates"][1] == {"dynamodb": {"NewImage": {"status": {"S": ["closed"]}}}}
+    assert STREAM_FILTERS["contracts"][0] == {"dynamodb": {"NewImage": {"status": {"S": ["active"]}}}}
+    assert STREAM_FILTERS["objections"][1] == {"dynamodb": {"OldImage": {"status": {"S": ["open"]}}}}

@@ -14,8 +14,8 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.domain.certificate import CertificateStatus
-from chalicelib.storage.certificates import Certificate, _from_record
+from chalicelib.domain.certificate import Certificate, CertificateStatus
+from chalicelib.storage.certificates import CERTIFICATES
 from chalicelib.storage.models import CertificateRecord
 
 C = CertificateRecord
@@ -38,7 +38,7 @@ def unnotified_page(
         limit=page_size,
         exclusive_start_key=start,  # type: ignore[arg-type]  # PynamoDB takes a raw key map too
     )
-    found = [_from_record(C.from_raw_data(item)) for item in page.get("Items", [])]
+    found = [CERTIFICATES.from_image(item) for item in page.get("Items", [])]
     return found, page.get("LastEvaluatedKey")
 
 

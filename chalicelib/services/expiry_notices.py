@@ -3,7 +3,8 @@ funded certificate still has money available is told, once per certificate and p
 
 Money expires at the rollover into the next period, at the earliest the day after the period's last day, so the
 notice window is the last ``expiry_notice_days`` days of the period. A daily job runs the window (any day of it
-catches certificates funded or touched late), and claims a mark on each certificate before telling (storage.notices).
+catches certificates funded or touched late), and claims a mark on each certificate before telling
+(storage.expiry_notices).
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from chalicelib.domain.certificate import Certificate
 from chalicelib.domain.period import Period
 from chalicelib.platform import notifications
 from chalicelib.platform.notifications import Notice, Notifier
 from chalicelib.services.context import Context
-from chalicelib.storage import notices as store
-from chalicelib.storage.certificates import Certificate
+from chalicelib.storage import expiry_notices as store
 
 PAGE_SIZE = 500
 

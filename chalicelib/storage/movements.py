@@ -1,45 +1,46 @@
 """Every transaction that moves money, in one place: funding, the rollover, hold, charge, release, the reversal of a
 charge (an upheld objection) and the merge of a duplicate certificate.
 
-Each writes the balance change and its immutable ledger entry in the same ``TransactWriteItems``; the entry's put is
-conditioned on ``attribute_not_exists`` of its natural key (I4), and every balance change is a conditional update
-that DynamoDB refuses if it would take ``available`` or a hold below zero (I1). Nothing here reads first: a plan made
-from a read is protected by the certificate's ``version``.
+Each takes its plan (domain.movements, domain.rollover, domain.duplicates) and writes the balance change and its
+immutable ledger entry in the same ``TransactWriteItems``; the entry's put is conditioned on ``attribute_not_exists``
+of its natural key (I4), and every balance change is a conditional update that DynamoDB refuses if it would take
+``available`` or a hold below zero (I1). Nothing here reads first: a plan made from a read is protected by the
+certificate's ``version``. A refusal is explained from the certificate's old image, read by its mapper.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from itertools import count
+from datetime import datetime
 from typing import Any
 
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain import errors
-from chalicelib.domain.certificate import CertificateStatus, refuse_money_movement
+from chalicelib.domain.certificate import Certificate, CertificateStatus, refuse_money_movement
 from chalicelib.domain.contract import OPEN as OPEN_CONTRACT
 from chalicelib.domain.contract import ContractStatus
 from chalicelib.domain.duplicates import MergePlan
 from chalicelib.domain.ledger import (
     EntryKind,
-    charge_key,
+    LedgerEntry,
+    Posting,
     credit_key,
     expire_key,
-    hold_key,
     release_key,
-    reversal_key,
     transfer_in_key,
     transfer_out_key,
+    utc_stamp,
 )
-from chalicelib.domain.objection import BalanceEffect, ReversalPlan
+from chalicelib.domain.movements import Charge, Funding, Hold, Release, Reversal
+from chalicelib.domain.objection import BalanceEffect
 from chalicelib.domain.rollover import RolloverOutcome, RolloverPlan
+from chalicelib.storage.certificates import CERTIFICATES
+from chalicelib.storage.ledger import ENTRIES
 from chalicelib.storage.models import CertificateRecord, ContractRecord, LedgerRecord, QuotaRecord, TopupSegmentRecord
-from chalicelib.storage.transactions import OnFailure, Transaction, fail_with, image_string
-
-C = CertificateRecord
+from chalicelib.storage.transactions import OnFailure, Transaction, fail_with
 
 
 class RolloverConflict(errors.ConcurrentUpdate):
@@ -50,125 +51,66 @@ class RolloverConflict(errors.ConcurrentUpdate):
         self.certificate_id = certificate_id
 
 
-def utc_stamp(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-class Posting:
-    """Sortable ``posted`` values for the entries of one transaction: the instant, then their order in it."""
-
-    def __init__(self, now: datetime) -> None:
-        self.stamp = utc_stamp(now)
-        self._seq: Iterator[int] = count()
-
-    def next(self) -> str:
-        return f"{self.stamp}#{next(self._seq):03d}"
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A ledger entry to write."""
-
-    certificate_id: str
-    kind: EntryKind
-    key: str
-    period_id: str
-    amount: int
-    contract_id: str | None = None
-    month: str | None = None
-    reason: str | None = None
-
-
-def add_entry(tx: Transaction, entry: Entry, posting: Posting, actor: str, on_failure: OnFailure | None = None) -> None:
+def add_entry(tx: Transaction, entry: LedgerEntry, on_failure: OnFailure | None = None) -> None:
     """The immutable entry, written only if its natural key is new (I4)."""
-    record = LedgerRecord(
-        certificate_id=entry.certificate_id,
-        entry_key=entry.key,
-        kind=entry.kind.value,
-        period_id=entry.period_id,
-        amount=entry.amount,
-        posted=posting.next(),
-        contract_id=entry.contract_id,
-        month=entry.month,
-        reason=entry.reason,
-        actor=actor,
-    )
     tx.put(
-        record,
+        ENTRIES.record(entry),
         LedgerRecord.entry_key.does_not_exist(),
-        on_failure or fail_with(errors.AlreadyApplied(f"{entry.key} is already on the ledger")),
+        on_failure or fail_with(errors.AlreadyApplied(f"{entry.entry_key} is already on the ledger")),
     )
 
 
-def _refusal(period_id: str, shortfall: Callable[[dict[str, Any]], Exception]) -> OnFailure:
+def _refusal(period_id: str, shortfall: Callable[[Certificate], Exception]) -> OnFailure:
     """Explains a failed certificate condition from the certificate's old image: status, then period, then money."""
 
     def explain(image: dict[str, Any] | None) -> Exception:
         if image is None:
             return errors.CertificateNotFound()
-        status = CertificateStatus(image_string(image, "status"))
-        if status is not CertificateStatus.FUNDED:
+        certificate = CERTIFICATES.from_image(image)
+        if certificate.status is not CertificateStatus.FUNDED:
             try:
-                refuse_money_movement(status)
+                refuse_money_movement(certificate.status)
             except errors.DomainError as refusal:
                 return refusal
-        if image_string(image, "period_id") != period_id:
+        if certificate.period_id != period_id:
             return errors.StalePeriod()
-        return shortfall(image)
+        return shortfall(certificate)
 
     return explain
 
 
-def _open_hold(image: dict[str, Any], contract_id: str) -> int | None:
-    held = image.get("open_holds", {}).get("M", {}).get(contract_id)
-    return None if held is None else int(held["N"])
-
-
 def _funded_in(period_id: str) -> Any:
-    return (C.status == CertificateStatus.FUNDED.value) & (C.period_id == period_id)
+    return (CertificateRecord.status == CertificateStatus.FUNDED.value) & (CertificateRecord.period_id == period_id)
 
 
 # --- funding -------------------------------------------------------------------------------------------------------
 
 
-def commit_funding(
-    certificate_id: str,
-    expected_version: int,
-    municipality: str,
-    period_id: str,
-    period_starts_on: date,
-    amount: int,
-    now: datetime,
-    actor: str,
-) -> None:
-    """An accounting certificate becomes funded in ``period_id`` with ``amount``, taking one slot of the quota (I7)."""
+def commit_funding(funding: Funding, *, now: datetime, actor: str) -> None:
+    """An accounting certificate becomes funded, taking one slot of the quota (I7)."""
+    C = CertificateRecord
+    changed = fail_with(errors.ConcurrentUpdate("the certificate changed; read it again"))
     tx = Transaction()
     tx.update(
-        C(certificate_id=certificate_id),
+        C(certificate_id=funding.certificate_id),
         [
             C.status.set(CertificateStatus.FUNDED.value),
-            C.period_id.set(period_id),
-            C.period_starts_on.set(period_starts_on.isoformat()),
-            C.credited.set(amount),
-            C.available.set(amount),
+            C.period_id.set(funding.period_id),
+            C.period_starts_on.set(funding.period_starts_on.isoformat()),
+            C.credited.set(funding.amount),
+            C.available.set(funding.amount),
             C.held.set(0),
             C.spent.set(0),
             C.expired.set(0),
             C.open_holds.set({}),
             C.version.add(1),
         ],
-        (C.version == expected_version) & (C.status == CertificateStatus.ACCOUNTING.value),
-        fail_with(errors.ConcurrentUpdate("the certificate changed; read it again")),
+        (C.version == funding.expected_version) & (C.status == CertificateStatus.ACCOUNTING.value),
+        changed,
     )
-    _take_quota(tx, period_id, municipality, 1)
-    add_entry(
-        tx,
-        Entry(certificate_id, EntryKind.CREDIT, credit_key(period_id), period_id, amount, reason="funded"),
-        Posting(now),
-        actor,
-        # Another request funded it first: read it again (and find it funded) rather than refuse.
-        fail_with(errors.ConcurrentUpdate("the certificate changed; read it again")),
-    )
+    _take_quota(tx, funding.period_id, funding.municipality, 1)
+    # Another request funded it first: read it again (and find it funded) rather than refuse.
+    add_entry(tx, funding.entry(Posting(now), actor), changed)
     tx.commit()
 
 
@@ -189,7 +131,7 @@ class ProgressCounter:
     """The top-up progress item that counts a rollover, written in the same transaction as the money."""
 
     period_id: str
-    record: str  # "topup#03" for a scan segment, "topup#touch" for rollovers on first touch
+    record: str  # "topup#003" for a scan segment, "topup#touch" for rollovers on first touch
 
 
 def rollover_items(plan: RolloverPlan) -> int:
@@ -197,7 +139,7 @@ def rollover_items(plan: RolloverPlan) -> int:
     return 1 + plan.ledger_items + len(plan.releases)
 
 
-def commit_rollovers(plans: list[RolloverPlan], now: datetime, progress: ProgressCounter, actor: str) -> None:
+def commit_rollovers(plans: list[RolloverPlan], *, now: datetime, progress: ProgressCounter, actor: str) -> None:
     """Applies the plans in one transaction, with the quota slots they take and the progress they make.
 
     Raises ``RolloverConflict`` when any certificate changed since its plan was made, ``QuotaExhausted`` when a
@@ -215,6 +157,7 @@ def commit_rollovers(plans: list[RolloverPlan], now: datetime, progress: Progres
 
 
 def _add_rollover(tx: Transaction, plan: RolloverPlan, posting: Posting, actor: str) -> None:
+    C = CertificateRecord
     conflict = fail_with(RolloverConflict(plan.certificate_id))
     new_start = plan.to_period_starts_on.isoformat()
     # The version pins the plan to the state it was made from; the start date keeps periods moving forward only.
@@ -244,31 +187,42 @@ def _add_rollover(tx: Transaction, plan: RolloverPlan, posting: Posting, actor: 
     if old is not None:
         for contract_id, amount in plan.releases:
             _end_contract_at_period_end(tx, contract_id, amount, posting, conflict)
-            entry = Entry(
-                plan.certificate_id,
-                EntryKind.RELEASE,
-                release_key(contract_id),
-                old,
-                amount,
-                contract_id,
+            release = LedgerEntry(
+                certificate_id=plan.certificate_id,
+                entry_key=release_key(contract_id),
+                kind=EntryKind.RELEASE,
+                period_id=old,
+                amount=amount,
+                posted=posting.next(),
+                contract_id=contract_id,
                 reason="period_end",
+                actor=actor,
             )
-            add_entry(tx, entry, posting, actor, conflict)
+            add_entry(tx, release, conflict)
         if plan.expire_amount:
-            entry = Entry(
-                plan.certificate_id, EntryKind.EXPIRE, expire_key(old), old, plan.expire_amount, reason="period_end"
+            expiry = LedgerEntry(
+                certificate_id=plan.certificate_id,
+                entry_key=expire_key(old),
+                kind=EntryKind.EXPIRE,
+                period_id=old,
+                amount=plan.expire_amount,
+                posted=posting.next(),
+                reason="period_end",
+                actor=actor,
             )
-            add_entry(tx, entry, posting, actor, conflict)
+            add_entry(tx, expiry, conflict)
     if plan.credit_amount:
-        entry = Entry(
-            plan.certificate_id,
-            EntryKind.CREDIT,
-            credit_key(plan.to_period),
-            plan.to_period,
-            plan.credit_amount,
+        credit = LedgerEntry(
+            certificate_id=plan.certificate_id,
+            entry_key=credit_key(plan.to_period),
+            kind=EntryKind.CREDIT,
+            period_id=plan.to_period,
+            amount=plan.credit_amount,
+            posted=posting.next(),
             reason="topup",
+            actor=actor,
         )
-        add_entry(tx, entry, posting, actor, conflict)
+        add_entry(tx, credit, conflict)
 
 
 def _end_contract_at_period_end(
@@ -317,127 +271,97 @@ def check_usable(tx: Transaction, certificate_id: str, status: CertificateStatus
         if image is None:
             return errors.CertificateNotFound()
         try:
-            refuse_money_movement(CertificateStatus(image_string(image, "status")))
+            refuse_money_movement(CERTIFICATES.from_image(image).status)
         except errors.DomainError as refusal:
             return refusal
         return errors.ConcurrentUpdate("the certificate changed; retry")
 
-    tx.check(CertificateRecord, certificate_id, None, C.status == status.value, explain)
+    tx.check(CertificateRecord, certificate_id, None, CertificateRecord.status == status.value, explain)
 
 
 # --- contracts: hold, charge, release --------------------------------------------------------------------------------
 
 
-def add_hold(
-    tx: Transaction, certificate_id: str, period_id: str, contract_id: str, amount: int, posting: Posting, actor: str
-) -> None:
-    """Reserves ``amount`` of the available money for a contract."""
-    holds = C.open_holds[contract_id]
+def add_hold(tx: Transaction, hold: Hold, posting: Posting, actor: str) -> None:
+    """Reserves the hold's amount of the available money for its contract."""
+    C = CertificateRecord
+    holds = C.open_holds[hold.contract_id]
     tx.update(
-        C(certificate_id=certificate_id),
-        [C.available.add(-amount), C.held.add(amount), holds.set(amount), C.version.add(1)],
-        _funded_in(period_id) & (C.available >= amount) & holds.does_not_exist(),
+        C(certificate_id=hold.certificate_id),
+        [C.available.add(-hold.amount), C.held.add(hold.amount), holds.set(hold.amount), C.version.add(1)],
+        _funded_in(hold.period_id) & (C.available >= hold.amount) & holds.does_not_exist(),
         _refusal(
-            period_id,
-            lambda image: errors.AlreadyApplied(f"contract {contract_id} already holds money")
-            if _open_hold(image, contract_id) is not None
+            hold.period_id,
+            lambda certificate: errors.AlreadyApplied(f"contract {hold.contract_id} already holds money")
+            if hold.contract_id in certificate.open_holds
             else errors.InsufficientFunds(),
         ),
         want_old_image=True,
     )
-    add_entry(
-        tx, Entry(certificate_id, EntryKind.HOLD, hold_key(contract_id), period_id, amount, contract_id), posting, actor
-    )
+    add_entry(tx, hold.entry(posting, actor))
 
 
 def add_charge(
-    tx: Transaction,
-    certificate_id: str,
-    period_id: str,
-    contract_id: str,
-    month: str,
-    amount: int,
-    posting: Posting,
-    actor: str,
-    already: errors.DomainError | None = None,
+    tx: Transaction, charge: Charge, posting: Posting, actor: str, already: errors.DomainError | None = None
 ) -> None:
-    """Moves ``amount`` of a contract's hold to spent, once per contract-month, never above the hold (I5)."""
-    holds = C.open_holds[contract_id]
+    """Moves the charge's amount of its contract's hold to spent, once per contract-month, never above the hold
+    (I5)."""
+    C = CertificateRecord
+    holds = C.open_holds[charge.contract_id]
     tx.update(
-        C(certificate_id=certificate_id),
-        [C.held.add(-amount), C.spent.add(amount), holds.set(holds - amount), C.version.add(1)],
-        _funded_in(period_id) & (holds >= amount),
+        C(certificate_id=charge.certificate_id),
+        [C.held.add(-charge.amount), C.spent.add(charge.amount), holds.set(holds - charge.amount), C.version.add(1)],
+        _funded_in(charge.period_id) & (holds >= charge.amount),
         _refusal(
-            period_id,
-            lambda image: errors.HoldNotFound() if _open_hold(image, contract_id) is None else errors.OverHold(),
+            charge.period_id,
+            lambda certificate: errors.OverHold()
+            if charge.contract_id in certificate.open_holds
+            else errors.HoldNotFound(),
         ),
         want_old_image=True,
     )
-    entry = Entry(
-        certificate_id, EntryKind.CHARGE, charge_key(contract_id, month), period_id, amount, contract_id, month
-    )
-    add_entry(tx, entry, posting, actor, fail_with(already) if already else None)
+    add_entry(tx, charge.entry(posting, actor), fail_with(already) if already else None)
 
 
-def add_release(
-    tx: Transaction,
-    certificate_id: str,
-    period_id: str,
-    contract_id: str,
-    amount: int,
-    posting: Posting,
-    actor: str,
-    reason: str,
-) -> None:
-    """Returns what is still held for a contract (exactly ``amount``) to available and closes the hold."""
-    holds = C.open_holds[contract_id]
+def add_release(tx: Transaction, release: Release, posting: Posting, actor: str) -> None:
+    """Returns what is still held for a contract (exactly the release's amount) to available and closes the hold."""
+    C = CertificateRecord
+    holds = C.open_holds[release.contract_id]
     tx.update(
-        C(certificate_id=certificate_id),
-        [C.held.add(-amount), C.available.add(amount), holds.remove(), C.version.add(1)],
-        _funded_in(period_id) & (holds == amount),
+        C(certificate_id=release.certificate_id),
+        [C.held.add(-release.amount), C.available.add(release.amount), holds.remove(), C.version.add(1)],
+        _funded_in(release.period_id) & (holds == release.amount),
         _refusal(
-            period_id,
-            lambda image: errors.HoldNotFound()
-            if _open_hold(image, contract_id) is None
-            else errors.ConcurrentUpdate("the hold changed; read it again"),
+            release.period_id,
+            lambda certificate: errors.ConcurrentUpdate("the hold changed; read it again")
+            if release.contract_id in certificate.open_holds
+            else errors.HoldNotFound(),
         ),
         want_old_image=True,
     )
-    entry = Entry(
-        certificate_id, EntryKind.RELEASE, release_key(contract_id), period_id, amount, contract_id, reason=reason
-    )
-    add_entry(tx, entry, posting, actor)
+    add_entry(tx, release.entry(posting, actor))
 
 
 # --- objections: the reversal of a charge ---------------------------------------------------------------------------
 
 
-def add_reversal(
-    tx: Transaction,
-    certificate_id: str,
-    charge_period_id: str,
-    contract_id: str,
-    month: str,
-    amount: int,
-    plan: ReversalPlan,
-    posting: Posting,
-    actor: str,
-    reason: str,
-) -> None:
-    """Voids a contract-month's charge: ``amount`` leaves ``spent`` for ``available`` or ``expired`` (I2), under the
+def add_reversal(tx: Transaction, reversal: Reversal, posting: Posting, actor: str) -> None:
+    """Voids a contract-month's charge: its amount leaves ``spent`` for ``available`` or ``expired`` (I2), under the
     natural key ``reversal#{contract}#{month}`` (I4). The certificate must be as the plan saw it."""
+    C = CertificateRecord
+    plan, amount = reversal.plan, reversal.amount
     changed = fail_with(errors.ConcurrentUpdate("the certificate changed; read it again"))
-    as_seen = (C.status == plan.certificate_status.value) & (C.period_id == charge_period_id)
+    as_seen = (C.status == plan.certificate_status.value) & (C.period_id == reversal.period_id)
     if plan.effect is BalanceEffect.AVAILABLE:
         tx.update(
-            C(certificate_id=certificate_id),
+            C(certificate_id=reversal.certificate_id),
             [C.spent.add(-amount), C.available.add(amount), C.version.add(1)],
             as_seen & (C.spent >= amount),
             changed,
         )
     elif plan.effect is BalanceEffect.EXPIRED:
         tx.update(
-            C(certificate_id=certificate_id),
+            C(certificate_id=reversal.certificate_id),
             [C.spent.add(-amount), C.expired.add(amount), C.version.add(1)],
             as_seen & (C.spent >= amount),
             changed,
@@ -446,10 +370,8 @@ def add_reversal(
         # The cached balance describes a later period: only the old period's ledger changes, and only while the
         # certificate is still past it.
         past = C.period_id == plan.certificate_period_id if plan.certificate_period_id else C.period_id.does_not_exist()
-        tx.check(CertificateRecord, certificate_id, None, past, changed)
-    key = reversal_key(contract_id, month)
-    entry = Entry(certificate_id, plan.kind, key, charge_period_id, amount, contract_id, month, reason)
-    add_entry(tx, entry, posting, actor)
+        tx.check(CertificateRecord, reversal.certificate_id, None, past, changed)
+    add_entry(tx, reversal.entry(posting, actor))
 
 
 # --- duplicates: the merge transfer ----------------------------------------------------------------------------------
@@ -460,6 +382,7 @@ def add_merge(tx: Transaction, plan: MergePlan, posting: Posting, actor: str) ->
     ``transfer_in`` on the other, each under its natural key (I4), ``credited`` and ``available`` moving together on
     both sides (I2). The duplicate's version pins the plan; the survivor must still be live (and funded in the same
     period when money moves)."""
+    C = CertificateRecord
     changed = fail_with(errors.ConcurrentUpdate("a certificate changed while it was merged; read them again"))
     tx.update(
         C(certificate_id=plan.duplicate_id),
@@ -474,33 +397,37 @@ def add_merge(tx: Transaction, plan: MergePlan, posting: Posting, actor: str) ->
         (C.version == plan.duplicate_version) & (C.status == plan.duplicate_status.value) & (C.held == 0),
         changed,
     )
-    if plan.amount:
+    if plan.amount and plan.period_id is not None:
+        period = plan.period_id
         tx.update(
             C(certificate_id=plan.survivor_id),
             [C.available.add(plan.amount), C.credited.add(plan.amount), C.version.add(1)],
-            _funded_in(plan.period_id or ""),
-            _refusal(plan.period_id or "", lambda _image: errors.ConcurrentUpdate("the surviving certificate changed")),
+            _funded_in(period),
+            _refusal(period, lambda _survivor: errors.ConcurrentUpdate("the surviving certificate changed")),
             want_old_image=True,
         )
-        period = plan.period_id or ""
-        out = Entry(
-            plan.duplicate_id,
-            EntryKind.TRANSFER_OUT,
-            transfer_out_key(plan.survivor_id, period),
-            period,
-            plan.amount,
+        out = LedgerEntry(
+            certificate_id=plan.duplicate_id,
+            entry_key=transfer_out_key(plan.survivor_id, period),
+            kind=EntryKind.TRANSFER_OUT,
+            period_id=period,
+            amount=plan.amount,
+            posted=posting.next(),
             reason=f"merged into {plan.survivor_id}",
+            actor=actor,
         )
-        into = Entry(
-            plan.survivor_id,
-            EntryKind.TRANSFER_IN,
-            transfer_in_key(plan.duplicate_id, period),
-            period,
-            plan.amount,
+        into = LedgerEntry(
+            certificate_id=plan.survivor_id,
+            entry_key=transfer_in_key(plan.duplicate_id, period),
+            kind=EntryKind.TRANSFER_IN,
+            period_id=period,
+            amount=plan.amount,
+            posted=posting.next(),
             reason=f"merged from {plan.duplicate_id}",
+            actor=actor,
         )
-        add_entry(tx, out, posting, actor)
-        add_entry(tx, into, posting, actor)
+        add_entry(tx, out)
+        add_entry(tx, into)
     else:
         live = C.status.is_in(CertificateStatus.ACCOUNTING.value, CertificateStatus.FUNDED.value)
         tx.check(CertificateRecord, plan.survivor_id, None, live, changed)
