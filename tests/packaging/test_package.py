@@ -47,16 +47,22 @@ except ImportError:
     pass
 else:
     raise SystemExit("PIL is importable: " + PIL.__file__)
+from chalicelib.domain.contract import Contract, ContractStatus
 from chalicelib.domain.ledger import EntryKind, LedgerEntry
-from chalicelib.domain.statement import ContractInfo, build
+from chalicelib.domain.statement import build
 from chalicelib.services.statement_pdf import render
-info = ContractInfo("c-1", "4101000011", "ДЮСШ «Вулкан»", "prg-1", "Футбол: первые шаги № 1")
 C = "1000000009"
+info = Contract(
+    contract_id="c-1", certificate_id=C, guardian_sub="parent-1", provider_id="4101000011", program_id="prg-1",
+    program_title="Футбол: первые шаги № 1", period_id="2027", municipality="elizovo", status=ContractStatus.ACTIVE,
+    price_per_month=150000, months=[f"2027-{m:02d}" for m in range(1, 13)], hold_amount=1800000,
+    remaining_hold=0, funded=True, created_at="2027-01-01T00:00:00.000000Z", respond_by="2027-01-06T00:00:00.000000Z",
+)
 entries = [LedgerEntry(C, "credit#2027", EntryKind.CREDIT, "2027", 2400000, "2027-01-01T00:00:00.000000Z#000")]
 for m in ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12") * 4:
     at = f"2027-{m}-02T01:00:00.000000Z#000"
     entries.append(LedgerEntry(C, f"charge#c-1#{m}", EntryKind.CHARGE, "2027", 150000, at, "c-1"))
-pdf = render(build(C, "2027", entries, {"c-1": info}, "Asia/Kamchatka"))
+pdf = render(build(C, "2027", entries, {"c-1": info}, {"4101000011": "ДЮСШ «Вулкан»"}, "Asia/Kamchatka"))
 loaded = sorted(n for n in sys.modules if n.split(".")[0] in ("fpdf", "fontTools"))
 print(json.dumps({"pdf": pdf[:5].decode(), "bytes": len(pdf), "outside": [
     n for n in loaded if not (getattr(sys.modules[n], "__file__", None) or sys.argv[1]).startswith(sys.argv[1])
