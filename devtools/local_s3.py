@@ -37,6 +37,9 @@ Rules = Callable[[str], list[dict[str, Any]]]
 # Form fields S3 does not require a policy condition for.
 _UNCOVERED = {"policy", "x-amz-signature", "file", "signature", "awsaccesskeyid"}
 _MAX_FORM_BYTES = 64 * 1024 * 1024
+_FORBIDDEN = (
+    b"<Error><Code>AccessForbidden</Code><Message>CORSResponse: This CORS request is not allowed.</Message></Error>"
+)
 
 
 def moto_rules(bucket: str) -> list[dict[str, Any]]:
@@ -69,7 +72,9 @@ def _matches(value: str, patterns: Iterable[str]) -> bool:
     return False
 
 
-def cors_rule(rules: list[dict[str, Any]], origin: str, method: str, headers: Iterable[str] = ()) -> dict[str, Any] | None:
+def cors_rule(
+    rules: list[dict[str, Any]], origin: str, method: str, headers: Iterable[str] = ()
+) -> dict[str, Any] | None:
     """The first rule that admits ``origin`` calling ``method`` with ``headers`` (S3 uses the first match)."""
     for rule in rules:
         if not _matches(origin, rule.get("AllowedOrigins", [])):
@@ -97,45 +102,57 @@ def cors_headers(rule: dict[str, Any], origin: str, preflight: bool) -> list[tup
 def policy_problem(fields: dict[str, str], file_size: int, bucket: str, now: datetime) -> str | None:
     """Why S3 would refuse this POST upload under its policy, or None. ``fields`` are the form's fields (not the file),
     names lower-cased."""
-    text = fields.get("policy")
-    if not text:
-        return "the form carries no policy"
-    try:
-        policy = json.loads(base64.b64decode(text, validate=True))
-    except (binascii.Error, ValueError):
-        return "the policy is not base64-encoded JSON"
-    try:
-        expires = datetime.fromisoformat(str(policy["expiration"]).replace("Z", "+00:00"))
-    except (KeyError, ValueError):
-        return "the policy has no expiration"
-    if expires <= now:
-        return "the policy expired"
+    policy, problem = _policy(fields.get("policy", ""), now)
+    if policy is None:
+        return problem
     values = {**fields, "bucket": bucket}
     covered: set[str] = set()
     for condition in policy.get("conditions", []):
-        if isinstance(condition, dict):
-            for name, wanted in condition.items():
-                covered.add(name.lower())
-                if values.get(name.lower()) != wanted:
-                    return f"the condition {name} = {wanted!r} is not met"
-        elif isinstance(condition, list) and len(condition) == 3:
-            operator, name, wanted = condition
-            if operator == "content-length-range":
-                if not int(name) <= file_size <= int(wanted):
-                    return f"the file's {file_size} bytes are outside {name}..{wanted}"
-                continue
-            field = str(name).lstrip("$").lower()
-            covered.add(field)
-            given = values.get(field, "")
-            if operator == "eq" and given != wanted:
-                return f"the condition {field} = {wanted!r} is not met"
-            if operator == "starts-with" and not given.startswith(str(wanted)):
-                return f"{field} does not start with {wanted!r}"
-        else:
-            return f"the policy's condition {condition!r} is not understood"
+        problem = _unmet(condition, values, file_size, covered)
+        if problem:
+            return problem
     extra = sorted(f for f in fields if f not in covered and f not in _UNCOVERED and not f.startswith("x-ignore-"))
     if extra:
         return f"the form's fields {', '.join(extra)} are not in the policy"
+    return None
+
+
+def _policy(text: str, now: datetime) -> tuple[dict[str, Any] | None, str | None]:
+    """The policy document, or why there is none that holds now."""
+    if not text:
+        return None, "the form carries no policy"
+    try:
+        policy = json.loads(base64.b64decode(text, validate=True))
+        expires = datetime.fromisoformat(str(policy["expiration"]).replace("Z", "+00:00"))
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        return None, "the policy is not base64-encoded JSON with an expiration"
+    if expires <= now:
+        return None, "the policy expired"
+    return policy, None
+
+
+def _unmet(condition: Any, values: dict[str, str], file_size: int, covered: set[str]) -> str | None:
+    """Why one of the policy's conditions is not met (adding the fields it covers to ``covered``), or None."""
+    if isinstance(condition, dict):
+        for name, wanted in condition.items():
+            covered.add(name.lower())
+            if values.get(name.lower()) != wanted:
+                return f"the condition {name} = {wanted!r} is not met"
+        return None
+    if not (isinstance(condition, list) and len(condition) == 3):
+        return f"the policy's condition {condition!r} is not understood"
+    operator, name, wanted = condition
+    if operator == "content-length-range":
+        if int(name) <= file_size <= int(wanted):
+            return None
+        return f"the file's {file_size} bytes are outside {name}..{wanted}"
+    field = str(name).lstrip("$").lower()
+    covered.add(field)
+    given = values.get(field, "")
+    if operator == "eq" and given != wanted:
+        return f"the condition {field} = {wanted!r} is not met"
+    if operator == "starts-with" and not given.startswith(str(wanted)):
+        return f"{field} does not start with {wanted!r}"
     return None
 
 
@@ -183,7 +200,7 @@ class S3Browser:
         rule = cors_rule(self.rules(bucket), origin, wanted, headers)
         if rule is None:
             start_response("403 Forbidden", [("Content-Type", "application/xml")])
-            return [b"<Error><Code>AccessForbidden</Code><Message>CORSResponse: This CORS request is not allowed.</Message></Error>"]
+            return [_FORBIDDEN]
         start_response("200 OK", [("Content-Length", "0"), *cors_headers(rule, origin, preflight=True)])
         return [b""]
 
@@ -220,7 +237,7 @@ class LocalS3:
 
     @property
     def endpoint(self) -> str:
-        host, port = self.server.server_address[:2]
+        host, port = self.server.host, self.server.port
         return f"http://{host}:{port}"
 
     def start(self) -> LocalS3:

@@ -47,8 +47,8 @@ from chalicelib.storage import certificates as certificate_store
 from chalicelib.storage.documents import DocumentStore
 from chalicelib.storage.tables import create_tables, enable_streams
 from devtools import ddb_local, local_gateway, seed
-from devtools.local_s3 import LocalS3
 from devtools import streams as local_streams
+from devtools.local_s3 import LocalS3
 from devtools.web_server import DIST, WebServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -73,8 +73,15 @@ export function DocumentList({ inn, documents }: { inn: string; documents: Docum
                 </span>
               </span>
               {url ? (
-                <a class="button button-secondary" href={url} target="_blank" rel="noopener noreferrer" onClick={open}>
-                  Открыть<span class="visually-hidden">: {DOCUMENT_KIND[d.kind] ?? d.kind}</span>
+                <a
+                  class="button button-secondary"
+                  href={url}
+                  target="_blank"
+                  rel="noopener noreferrer"
+                  onClick={open}
+                  aria-label={`Открыть: ${DOCUMENT_KIND[d.kind] ?? d.kind}`}
+                >
+                  Открыть
                 </a>
               ) : (
                 <span class="muted small">{links.loading ? "Готовим ссылку…" : ""}</span>

@@ -23,50 +23,20 @@ async function period(id: string): Promise<Period | null> {
 
 // --- the top-up --------------------------------------------------------------------------------------------------
 
-function Topup({ initial }: { initial: Period }) {
-  const { person } = useSession();
-  const [state, setState] = useState(initial);
-  const [running, setRunning] = useState(false);
-  const stop = useRef(false);
-  const keyed = useKeyed();
-  const t = state.topup;
-  const live = running || t.status === "running";
-  const started = new Date(state.starts_at_utc).getTime() <= Date.now();
-  useEffect(() => {
-    if (!live) return;
-    const timer = setInterval(() => {
-      void period(state.period_id).then((fresh) => fresh && setState(fresh), () => undefined);
-    }, POLL_MS);
-    return () => clearInterval(timer);
-  }, [live, state.period_id]);
-  const run = useAction(async () => {
-    stop.current = false;
-    setRunning(true);
-    try {
-      for (;;) {
-        const { data, response } = await keyed(async (key) => {
-          const answer = await api().POST("/periods/{period_id}/topup", {
-            params: { path: { period_id: state.period_id }, header: { "Idempotency-Key": key } },
-          });
-          await ok(Promise.resolve(answer));
-          return answer;
-        });
-        if (data) setState(data);
-        if (response.status !== 202 || stop.current) break; // 200: complete; 202: stopped at its time budget
-      }
-    } finally {
-      setRunning(false);
-    }
-  });
+/** The top-up's progress: the share of scan segments done, and what it moved. */
+function TopupFigures({ topup: t }: { topup: Period["topup"] }) {
   const share = t.segments ? t.segments_done / t.segments : 0;
   return (
-    <section class="panel" aria-labelledby={`topup-${state.period_id}`}>
-      <h3 id={`topup-${state.period_id}`}>Пополнение сертификатов</h3>
-      <p>
-        <Status of={t.status} words={TOPUP_STATUS} /> <span class="muted small">{live ? "обновляется каждые 2 секунды" : ""}</span>
-      </p>
-      <div class="progress" role="progressbar" aria-label="Ход пополнения" aria-valuemin={0} aria-valuemax={t.segments} aria-valuenow={t.segments_done}
-        aria-valuetext={`${t.segments_done} из ${t.segments} частей`}>
+    <>
+      <div
+        class="progress"
+        role="progressbar"
+        aria-label="Ход пополнения"
+        aria-valuemin={0}
+        aria-valuemax={t.segments}
+        aria-valuenow={t.segments_done}
+        aria-valuetext={`${t.segments_done} из ${t.segments} частей`}
+      >
         <span style={{ width: `${Math.round(100 * share)}%` }} />
       </div>
       <dl class="facts" data-testid="topup">
@@ -102,6 +72,52 @@ function Topup({ initial }: { initial: Period }) {
           Из них {t.rolled_on_touch} пополнены при первом обращении к сертификату, до того как до них дошло задание.
         </p>
       )}
+    </>
+  );
+}
+
+function Topup({ initial }: { initial: Period }) {
+  const { person } = useSession();
+  const [state, setState] = useState(initial);
+  const [running, setRunning] = useState(false);
+  const stop = useRef(false);
+  const keyed = useKeyed();
+  const t = state.topup;
+  const live = running || t.status === "running";
+  const started = new Date(state.starts_at_utc).getTime() <= Date.now();
+  useEffect(() => {
+    if (!live) return;
+    const timer = setInterval(() => {
+      void period(state.period_id).then((fresh) => fresh && setState(fresh), () => undefined);
+    }, POLL_MS);
+    return () => clearInterval(timer);
+  }, [live, state.period_id]);
+  const run = useAction(async () => {
+    stop.current = false;
+    setRunning(true);
+    try {
+      for (;;) {
+        const { data, response } = await keyed(async (key) => {
+          const answer = await api().POST("/periods/{period_id}/topup", {
+            params: { path: { period_id: state.period_id }, header: { "Idempotency-Key": key } },
+          });
+          await ok(Promise.resolve(answer));
+          return answer;
+        });
+        if (data) setState(data);
+        if (response.status !== 202 || stop.current) break; // 200: complete; 202: stopped at its time budget
+      }
+    } finally {
+      setRunning(false);
+    }
+  });
+  return (
+    <section class="panel" aria-labelledby={`topup-${state.period_id}`}>
+      <h3 id={`topup-${state.period_id}`}>Пополнение сертификатов</h3>
+      <p>
+        <Status of={t.status} words={TOPUP_STATUS} /> <span class="muted small">{live ? "обновляется каждые 2 секунды" : ""}</span>
+      </p>
+      {started && <TopupFigures topup={t} />}
       <Failure failure={run.failure} retry={() => void run.run()} />
       {started && isRegional(person) && t.status !== "done" && (
         <div class="actions">
@@ -115,7 +131,7 @@ function Topup({ initial }: { initial: Period }) {
           )}
         </div>
       )}
-      {!started && <p class="muted">Пополнение начнётся само в первый день периода, {date(state.starts_on)}.</p>}
+      {!started && <p class="muted">Пополнение начнётся само в первый день периода: {date(state.starts_on)}</p>}
       {started && !isRegional(person) && t.status !== "done" && <p class="muted">Пополнение запускает региональный оператор.</p>}
     </section>
   );

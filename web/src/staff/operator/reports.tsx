@@ -47,8 +47,15 @@ function Csv({ label, fetch: get, name }: { label: string; fetch: () => Promise<
   return (
     <>
       <Failure failure={download.failure} retry={() => void download.run()} />
-      <button type="button" class="button button-secondary" onClick={() => void download.run()} disabled={download.busy} aria-busy={download.busy}>
-        Скачать CSV<span class="visually-hidden">: {label}</span>
+      <button
+        type="button"
+        class="button button-secondary"
+        onClick={() => void download.run()}
+        disabled={download.busy}
+        aria-busy={download.busy}
+        aria-label={`Скачать CSV: ${label}`}
+      >
+        Скачать CSV
       </button>
     </>
   );

@@ -154,10 +154,18 @@ export function ChargesPage() {
             })}
           </ul>
           <Failure failure={run.failure} />
+          {done.length > 0 && (
+            <p class="muted">
+              По {done.length} {plural(done.length, "договору", "договорам", "договорам")} {monthName(month)} уже оплачен.
+            </p>
+          )}
           <div class="actions">
-            <button type="submit" class="button" disabled={run.busy || chosen.length === 0 || invalid} aria-busy={run.busy}>
-              Списать за {monthName(month)}: {chosen.length} {plural(chosen.length, "договор", "договора", "договоров")} на {money(total)}
-            </button>
+            {(chosen.length > 0 || Object.keys(results).length === 0) && (
+              <button type="submit" class="button" disabled={run.busy || chosen.length === 0 || invalid} aria-busy={run.busy}>
+                Списать за {monthName(month)}: {chosen.length} {plural(chosen.length, "договор", "договора", "договоров")} на{" "}
+                {money(total)}
+              </button>
+            )}
             {again.length > 0 && !run.busy && (
               <button type="button" class="button button-secondary" onClick={() => void run.run(again)}>
                 Повторить неудавшиеся ({again.length})

@@ -108,7 +108,7 @@ export function FeedbackPage() {
             {open} {plural(open, "претензия ждёт", "претензии ждут", "претензий ждут")} решения оператора.
           </p>
         )}
-        {items.length > 0 && <DataTable caption="Претензии к списаниям" columns={OBJECTION_COLUMNS} rows={items} rowKey={(o) => o.id} />}
+        {items.length > 0 && <DataTable caption="Список претензий" columns={OBJECTION_COLUMNS} rows={items} rowKey={(o) => o.id} />}
       </section>
       <Ratings />
     </section>

@@ -174,7 +174,7 @@ function ApplicationForm({ inn, applied }: { inn: string; applied: () => void })
 export function Details({ provider }: { provider: Provider }) {
   const { config } = useSession();
   return (
-    <dl class="facts">
+    <dl class="facts facts-details">
       <div>
         <dt>Наименование</dt>
         <dd>{provider.name}</dd>

@@ -43,12 +43,12 @@ export function certifiedTermsNotice(program: ProgramOut, changed: Partial<Recor
   }
   if (typeof changed.price_per_month === "number") {
     lines.push(
-      `Новая цена — ${money(changed.price_per_month)} в месяц вместо ${money(program.price_per_month)} — действует только для новых договоров. Действующие договоры сохраняют свою цену и резерв.`,
+      `Новая цена — ${money(changed.price_per_month)} в месяц вместо ${money(program.price_per_month)} — действует только для новых договоров.`,
     );
   }
   if (changed.months !== undefined) lines.push("Новые месяцы проведения определят резерв только новых договоров.");
   if (changed.title !== undefined || changed.description !== undefined) lines.push("Название и описание изменятся в каталоге сразу.");
-  lines.push("Действующие договоры и их условия не меняются.");
+  lines.push("Действующие договоры сохраняют свои условия: цену, месяцы и резерв.");
   return lines;
 }
 
@@ -441,10 +441,20 @@ function ProgramForm({ program }: { program: ProgramOut | null }) {
         </div>
         <div class="field">
           <label for="p-period">Период</label>
-          <input id="p-period" required maxLength={32} disabled={fixed} value={form.period_id} onInput={set("period_id")} aria-describedby="p-period-hint" />
-          <span class="muted small" id="p-period-hint">
-            Обычно календарный год, например {new Date().getFullYear()}
-          </span>
+          <input
+            id="p-period"
+            required
+            maxLength={32}
+            disabled={fixed}
+            value={form.period_id}
+            onInput={set("period_id")}
+            aria-describedby={fixed ? undefined : "p-period-hint"}
+          />
+          {!fixed && (
+            <span class="muted small" id="p-period-hint">
+              Обычно календарный год, например {new Date().getFullYear()}
+            </span>
+          )}
         </div>
         <fieldset class="field field-wide months">
           <legend>Месяцы проведения (если не все месяцы периода)</legend>
