@@ -440,7 +440,7 @@ def banner(settings: Settings, options: Options, parents: list[str], period_id: 
     ]
     lines = [
         "",
-        f"The Navigator (for parents): {navigator or '(not served)'}   sign in as anyone of the demo region",
+        f"The Navigator: {navigator or '(not served)'}   sign in as a parent, provider or operator of the demo region",
         f"ПФДО local API: {url}",
         f"  stage {STAGE}, tables {settings.table_prefix}*, region time zone {settings.region_timezone}",
         f"  the API page: {url}/docs   the OpenAPI document: {url}/openapi.json",
