@@ -71,6 +71,8 @@ export interface Column<T> {
   num?: boolean;
   /** The row's title: on a phone, the card's first line, without its label. */
   head?: boolean;
+  /** Running text (a reason): on a phone, the card's whole width. */
+  wide?: boolean;
 }
 
 /** A table on a desktop; on a phone each row is a card whose cells carry their column's name (styles.css: .data). */
@@ -109,7 +111,7 @@ export function DataTable<T>({
                 <td
                   key={column.label}
                   data-label={column.head ? undefined : column.label}
-                  class={[column.num ? "num" : "", column.head ? "head" : ""].join(" ").trim() || undefined}
+                  class={[column.num ? "num" : "", column.head ? "head" : "", column.wide ? "wide" : ""].join(" ").trim() || undefined}
                 >
                   {column.cell(row)}
                 </td>

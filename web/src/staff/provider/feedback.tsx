@@ -13,11 +13,12 @@ const OBJECTION_COLUMNS: Column<Objection>[] = [
   { label: "Договор", cell: (o) => <a href={href.provider("contracts", o.contract_id)}>№ {o.contract_id}</a> },
   { label: "Месяц", cell: (o) => monthName(o.month) },
   { label: "Сумма", num: true, cell: (o) => money(o.amount) },
-  { label: "Претензия родителя", cell: (o) => <span class="prose">{o.reason}</span> },
+  { label: "Претензия родителя", wide: true, cell: (o) => <span class="prose">{o.reason}</span> },
   { label: "Подана", cell: (o) => date(o.filed_at) },
   { label: "Статус", cell: (o) => <Status of={o.status} words={OBJECTION_STATUS} /> },
   {
     label: "Решение оператора",
+    wide: true,
     cell: (o) =>
       o.decision_reason ? (
         <span class="prose">
