@@ -1,6 +1,8 @@
 """`make run`: the whole system on this machine, with a demo region.
 
-Starts a local S3 (moto's server, in a thread of this process, in memory) with the documents bucket, DynamoDB Local
+Starts a local S3 (moto's server, in a thread of this process, in memory, answering CORS by the bucket's rules and
+checking browser uploads against their policy as S3 does: devtools/local_s3.py) with the documents bucket, whose CORS
+rule admits the Navigator's origin, DynamoDB Local
 on disk under DATA_DIR, creates the local stage's tables, seeds the demo region (unless SEED=0; seeding is idempotent,
 so every start may seed), serves the API with `chalice local` on 127.0.0.1 (AWS_ENDPOINT_URL_S3 pointing at the local
 S3) and the Navigator (web/dist, built by `make web`) on its own origin, prints the URLs and ready-made tokens, and on
@@ -35,8 +37,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from moto.server import ThreadedMotoServer
-
 from chalicelib.domain.actors import WHOLE_REGION
 from chalicelib.domain.certificate import CertificateStatus
 from chalicelib.platform.auth import issue_local_token
@@ -48,6 +48,7 @@ from chalicelib.storage.documents import DocumentStore
 from chalicelib.storage.tables import create_tables, enable_streams
 from devtools import ddb_local, local_gateway, seed
 from devtools import streams as local_streams
+from devtools.local_s3 import LocalS3
 from devtools.web_server import DIST, WebServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -298,18 +299,17 @@ class Run:
     options: Options
     signals: Signals
     started: list[subprocess.Popen[bytes]]
-    s3: ThreadedMotoServer | None = None
+    s3: LocalS3 | None = None
     poller: local_streams.Running | None = None  # feeds the reports' counters from the tables' streams
     web: WebServer | None = None
 
     def start_s3(self) -> str:
         """moto's S3 server in a thread of this process, on 127.0.0.1; returns its endpoint. Data lives in memory."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per S3 request
-        server = ThreadedMotoServer(ip_address=HOST, port=self.options.s3_port, verbose=False)
+        server = LocalS3(HOST, self.options.s3_port)
         with self.signals.deferred():
-            server.start()
-            self.s3 = server
-        return f"http://{HOST}:{server.get_host_and_port()[1]}"
+            self.s3 = server.start()
+        return server.endpoint
 
     def start_engine(self) -> ddb_local.LocalEngine:
         data = self.options.data_dir
@@ -346,14 +346,15 @@ class Run:
         except BrokenPipeError:
             raise StartupError(f"chalice local exited with code {api.wait()} (its output is above)") from None
 
-    def start_web(self, settings: Settings) -> str:
+    def start_web(self, settings: Settings, s3_endpoint: str) -> str:
         """The Navigator's files and its config.json on WEB_PORT, in a thread of this process."""
         if not (DIST / "index.html").exists():
             raise StartupError(f"the Navigator is not built ({DIST} is missing): `make run` builds it, or `make web`")
         options = self.options
         api_url = f"http://{HOST}:{options.port}"
         with self.signals.deferred():
-            self.web = WebServer(HOST, options.web_port, web_config(api_url), api_url).start()
+            # The page talks to the API and, for a provider's documents, to the documents bucket.
+            self.web = WebServer(HOST, options.web_port, web_config(api_url), api_url, uploads=s3_endpoint).start()
         return f"http://{HOST}:{self.web.port}"
 
     def wait_for_api(self, api: subprocess.Popen[bytes]) -> None:
@@ -384,7 +385,7 @@ class Run:
         engine = self.start_engine()
         say(f"DynamoDB Local {engine.endpoint} (pid {engine.process.pid}), data in {options.data_dir / 'ddb'}")
         settings = stage_settings()
-        DocumentStore(settings.documents_bucket).ensure_bucket()
+        DocumentStore(settings.documents_bucket).ensure_bucket(origins=web_origins(options.web_port))
         say(f"S3 (moto, in memory) {s3_endpoint}, bucket {settings.documents_bucket}")
         created = create_tables(settings.table_prefix)
         if created:
@@ -399,7 +400,7 @@ class Run:
         self.open_api(api)
         self.wait_for_api(api)
         say(f"chalice local (pid {api.pid})")
-        navigator = self.start_web(settings)
+        navigator = self.start_web(settings, s3_endpoint)
         say(banner(settings, options, parents, period_id=str(ctx.today().year), navigator=navigator))
         while True:
             if api.poll() is not None:
@@ -439,7 +440,7 @@ def banner(settings: Settings, options: Options, parents: list[str], period_id: 
     ]
     lines = [
         "",
-        f"The Navigator (for parents): {navigator or '(not served)'}   sign in as anyone of the demo region",
+        f"The Navigator: {navigator or '(not served)'}   sign in as a parent, provider or operator of the demo region",
         f"ПФДО local API: {url}",
         f"  stage {STAGE}, tables {settings.table_prefix}*, region time zone {settings.region_timezone}",
         f"  the API page: {url}/docs   the OpenAPI document: {url}/openapi.json",

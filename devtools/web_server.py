@@ -2,7 +2,8 @@
 
 A thread of `make run` (no process of its own). It serves the built files, ``/config.json`` made at start (the API's
 URL, the region's municipalities, the demo region's people for the local sign-in), and the same security headers as
-the CloudFront response-headers policy (infra/site.py), with the local API's origin in the CSP's ``connect-src``.
+the CloudFront response-headers policy (infra/site.py), with the local API's origin and the local S3's (a provider's
+documents are uploaded from the page straight to the bucket) in the CSP's ``connect-src``.
 """
 
 from __future__ import annotations
@@ -54,13 +55,21 @@ class SiteHandler(SimpleHTTPRequestHandler):
 class WebServer:
     """web/dist on 127.0.0.1:``port`` in a thread; ``stop()`` closes it."""
 
-    def __init__(self, host: str, port: int, config: dict[str, Any], api_origin: str, root: Path = DIST) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        config: dict[str, Any],
+        api_origin: str,
+        root: Path = DIST,
+        uploads: str | None = None,
+    ) -> None:
         handler = type(
             "Handler",
             (SiteHandler,),
             {
                 "config_body": json.dumps(config, ensure_ascii=False).encode("utf-8"),
-                "security_headers": site.local_headers(api_origin),
+                "security_headers": site.local_headers(api_origin, uploads),
             },
         )
         self.server = ThreadingHTTPServer((host, port), partial(handler, directory=str(root)))

@@ -24,12 +24,20 @@ SITE_ORIGIN = "https://${SiteDistribution.DomainName}"
 FUNCTION_URLS = "https://*.lambda-url.${AWS::Region}.on.aws"
 DISTRIBUTION_ARN = "arn:aws:cloudfront::${AWS::AccountId}:distribution/${SiteDistribution}"
 HOSTED_UI = "https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com"
+# Where a provider's browser posts its documents (the pre-signed POST of chalicelib/storage/documents.py): the documents
+# bucket by its virtual-hosted name, global and regional (boto3 signs for either, depending on its version).
+DOCUMENT_UPLOADS = (
+    "https://${DocumentsBucket}.s3.amazonaws.com",
+    "https://${DocumentsBucket}.s3.${AWS::Region}.amazonaws.com",
+)
 
 
-def content_security_policy(api_origins: Sequence[str], auth_origins: Sequence[str] = ()) -> str:
-    """Only the site's own files run; the page talks to the API (and the sign-in's token endpoint) and nothing else;
-    no framing, no plugins, no inline script or style."""
-    connect = " ".join(["'self'", *api_origins, *auth_origins])
+def content_security_policy(
+    api_origins: Sequence[str], auth_origins: Sequence[str] = (), upload_origins: Sequence[str] = ()
+) -> str:
+    """Only the site's own files run; the page talks to the API, the sign-in's token endpoint and the documents
+    bucket (uploads) and nothing else; no framing, no plugins, no inline script or style."""
+    connect = " ".join(["'self'", *api_origins, *auth_origins, *upload_origins])
     return "; ".join(
         [
             "default-src 'self'",
@@ -46,11 +54,11 @@ def content_security_policy(api_origins: Sequence[str], auth_origins: Sequence[s
     )
 
 
-def local_headers(api_origin: str) -> dict[str, str]:
+def local_headers(api_origin: str, upload_origin: str | None = None) -> dict[str, str]:
     """The headers `make run` serves the site with: those of the response-headers policy below (but HSTS, which a
-    browser ignores over http), with the local API in ``connect-src``."""
+    browser ignores over http), with the local API and the local S3 in ``connect-src``."""
     return {
-        "Content-Security-Policy": content_security_policy([api_origin]),
+        "Content-Security-Policy": content_security_policy([api_origin], (), [upload_origin] if upload_origin else []),
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
         "Referrer-Policy": REFERRER_POLICY,
@@ -59,7 +67,7 @@ def local_headers(api_origin: str) -> dict[str, str]:
 
 
 def response_headers_policy(prefix: str) -> Json:
-    csp = content_security_policy([FUNCTION_URLS], [HOSTED_UI])
+    csp = content_security_policy([FUNCTION_URLS], [HOSTED_UI], DOCUMENT_UPLOADS)
     return {
         "Type": "AWS::CloudFront::ResponseHeadersPolicy",
         "Properties": {

@@ -1,6 +1,7 @@
 // The Navigator's build: src/main.tsx and src/styles.css bundled and minified by esbuild into OUT/assets (file names
 // carry a content hash, so they can be cached for ever), and OUT/index.html naming them. No CDN: everything the page
-// loads comes from OUT. config.json (the API's URL, the sign-in settings) is not built: `make run` serves one it writes
+// loads comes from OUT. Code splitting: the providers' and operators' pages (src/staff/, imported with `import()`)
+// are a chunk of their own that a parent's browser never downloads; code both halves use goes to a shared chunk. config.json (the API's URL, the sign-in settings) is not built: `make run` serves one it writes
 // at start, and the deployment uploads one made from the stack's outputs.
 //
 //   node web/build.mjs [OUT]        (default web/dist)
@@ -18,6 +19,8 @@ const result = await build({
   entryPoints: { app: join(here, "src/main.tsx"), style: join(here, "src/styles.css") },
   outdir: join(out, "assets"),
   entryNames: "[name]-[hash]",
+  chunkNames: "[name]-[hash]",
+  splitting: true,
   bundle: true,
   minify: true,
   format: "esm",
@@ -30,14 +33,27 @@ const result = await build({
   logLevel: "warning",
 });
 
-const built = Object.keys(result.metafile.outputs).map((file) => relative(out, resolve(file)));
-const script = built.find((file) => file.endsWith(".js"));
-const style = built.find((file) => file.endsWith(".css"));
+const outputs = Object.entries(result.metafile.outputs).map(([file, meta]) => ({
+  file: relative(out, resolve(file)),
+  entry: meta.entryPoint ? basename(meta.entryPoint) : null,
+  // Chunks the file imports statically: needed before it runs.
+  imports: meta.imports.filter((i) => i.kind === "import-statement" && !i.external).map((i) => relative(out, resolve(i.path))),
+}));
+const built = outputs.map((o) => o.file);
+// The page names the entry points only; the chunks are loaded by the entry's imports.
+const script = outputs.find((o) => o.entry === "main.tsx" && o.file.endsWith(".js"))?.file;
+const style = outputs.find((o) => o.entry === "styles.css")?.file;
 if (!script || !style) throw new Error(`esbuild wrote no script or style sheet: ${built.join(", ")}`);
 
+// The entry's static imports are fetched with it (modulepreload), not one after the other.
+const preload = (outputs.find((o) => o.file === script)?.imports ?? [])
+  .map((file) => `<link rel="modulepreload" href="/${file}">`)
+  .join("\n  ");
 const page = readFileSync(join(here, "src/index.html"), "utf8")
   .replace("{{style}}", `/${style}`)
+  .replace("{{preload}}", preload)
   .replace("{{script}}", `/${script}`);
 writeFileSync(join(out, "index.html"), page);
 writeFileSync(join(out, "favicon.svg"), readFileSync(join(here, "src/favicon.svg")));
-console.log(`web: ${basename(out)}/index.html, ${script}, ${style}`);
+const chunks = built.filter((file) => file.endsWith(".js") && file !== script);
+console.log(`web: ${basename(out)}/index.html, ${script}, ${style}${chunks.length ? `, chunks ${chunks.join(", ")}` : ""}`);

@@ -174,7 +174,9 @@ class Console:
 
     def _message(self, message: ConsoleMessage) -> None:
         if message.type == "error":
-            self.errors.append(message.text)
+            # A failed request's message does not name it; its location does (what an expected 404 is of).
+            url = message.location.get("url", "")
+            self.errors.append(f"{message.text} [{url}]" if url else message.text)
 
     def assert_clean(self, *expected: str) -> None:
         """Every error matches one of ``expected`` (regexes of the failures the test provoked on purpose)."""
@@ -218,11 +220,24 @@ def console() -> Console:
     return Console()
 
 
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
+def new_context(browser: Browser) -> BrowserContext:
     """A fresh browser profile with axe-core in every page (an init script: the site's CSP allows no inline one)."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ru-RU", accept_downloads=True)
     context.add_init_script(path=str(AXE))
+    return context
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    context = new_context(browser)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def other_context(browser: Browser) -> Iterator[BrowserContext]:
+    """A second person at another computer (an operator while a provider works in ``context``)."""
+    context = new_context(browser)
     yield context
     context.close()
 
@@ -238,3 +253,17 @@ def page(context: BrowserContext, console: Console) -> Page:
 @pytest.fixture
 def pages(page: Page, console: Console) -> Pages:
     return Pages(page, console)
+
+
+@pytest.fixture
+def other_page(other_context: BrowserContext, console: Console) -> Page:
+    page = other_context.new_page()
+    page.set_default_timeout(20_000)
+    console.watch(page)
+    return page
+
+
+@pytest.fixture
+def other_pages(other_page: Page, console: Console, pages: Pages) -> Pages:
+    """Checks of the second person's pages, counted with the first's."""
+    return Pages(other_page, console, pages.checked)

@@ -376,6 +376,9 @@ def test_the_site_answers_with_security_headers_that_allow_only_its_own_code_and
     assert connect[0] == "'self'"
     assert "https://*.lambda-url.eu-central-1.on.aws" in connect  # the API (its Function URL)
     assert any(c.endswith(".auth.eu-central-1.amazoncognito.com") for c in connect)  # the sign-in's token endpoint
+    # A provider's documents go from the page straight to the documents bucket (pre-signed POST), and nowhere else.
+    assert f"https://{SAMPLE['DocumentsBucket']}.s3.amazonaws.com" in connect
+    assert all("*" not in c for c in connect if "s3" in c)
 
 
 def test_the_api_and_the_sign_in_accept_the_sites_origin_and_never_any_origin(

@@ -16,6 +16,10 @@ export interface Who {
   sub: string;
   role: "parent" | "provider" | "operator";
   label: string;
+  /** A provider's ИНН (its provider_id), from the token. */
+  providerId?: string;
+  /** An operator's municipality, "*" for the regional operator, from the token. */
+  municipality?: string;
 }
 
 export function token(): string | null {
@@ -30,9 +34,25 @@ export function token(): string | null {
 }
 
 export function who(): Who | null {
-  if (!token()) return null;
+  const jwt = token();
+  if (!jwt) return null;
   const value = sessionStorage.getItem(WHO);
-  return value ? (JSON.parse(value) as Who) : null;
+  return value ? { ...(JSON.parse(value) as Who), ...scope(claims(jwt)) } : null;
+}
+
+/** What the token scopes its holder to: the provider's ИНН, the operator's municipality (local tokens name them
+ * plainly, Cognito's ID tokens as custom attributes). The API decides; the page only shows what the holder may do. */
+export function scope(said: Record<string, unknown>): Pick<Who, "providerId" | "municipality"> {
+  const text = (name: string) => {
+    const value = said[name] ?? said[`custom:${name}`];
+    return typeof value === "string" && value ? value : undefined;
+  };
+  const found: Pick<Who, "providerId" | "municipality"> = {};
+  const providerId = text("provider_id");
+  const municipality = text("municipality");
+  if (providerId) found.providerId = providerId;
+  if (municipality) found.municipality = municipality;
+  return found;
 }
 
 export function remember(value: string, person: Who): void {

@@ -2,7 +2,7 @@
 // balance bar, the page frame.
 import type { ComponentChildren } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import type { Balance } from "./api";
+import { type Balance, newKey } from "./api";
 import { describe, retryable } from "./errors";
 import { money } from "./format";
 
@@ -64,6 +64,23 @@ export function useAction<A extends unknown[]>(perform: (...args: A) => Promise<
     [perform],
   );
   return { run, busy, failure, clear: () => setFailure(undefined) };
+}
+
+/** Runs a POST with one Idempotency-Key for all retries of the attempt (a 503 retried by the client, a «Повторить»
+ * after a lost answer, a double click); a new attempt, with a new key, once the API answered. */
+export function useKeyed() {
+  const key = useRef<string | null>(null);
+  return async <T,>(post: (key: string) => Promise<T>): Promise<T> => {
+    key.current ??= newKey();
+    try {
+      const answer = await post(key.current);
+      key.current = null;
+      return answer;
+    } catch (failure) {
+      if (!retryable(failure)) key.current = null;
+      throw failure;
+    }
+  };
 }
 
 export function Failure({ failure, retry }: { failure: unknown; retry?: (() => void) | undefined }) {

@@ -1,7 +1,8 @@
-// The Navigator for parents: the catalog of programs, a program's page with enrolment, sign-in, my children, the
-// certificate cabinet and the contracts. A static single-page client of the HTTP API (docs/navigator.md).
+// The Navigator: for parents the catalog of programs, a program's page with enrolment, sign-in, my children, the
+// certificate cabinet and the contracts; for providers and operators their cabinets (src/staff/, a chunk loaded only
+// when one of their pages is opened). A static single-page client of the HTTP API (docs/navigator.md).
 import { render } from "preact";
-import { useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { configureApi } from "./api";
 import { completeCognitoSignIn, forget, signOutOfCognito, who, type Who } from "./auth";
 import { type Config, loadConfig } from "./config";
@@ -11,8 +12,39 @@ import { ChildrenPage } from "./pages/children";
 import { ContractsPage } from "./pages/contracts";
 import { ProgramPage } from "./pages/program";
 import { SignInPage } from "./pages/sign-in";
-import { go, href, type Route, useRoute } from "./router";
+import { go, href, type Route, type StaffRoute, useRoute } from "./router";
 import { type Session, SessionContext } from "./session";
+
+type StaffModule = typeof import("./staff/index");
+let staffModule: StaffModule | null = null;
+
+/** The providers' and operators' pages: their chunk is fetched the first time one of them is opened. */
+function Staff({ route }: { route: StaffRoute }) {
+  const [loaded, setLoaded] = useState<StaffModule | null>(staffModule);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    if (loaded) return;
+    import("./staff/index").then(
+      (module) => setLoaded((staffModule = module)),
+      () => setFailed(true),
+    );
+  }, [loaded]);
+  if (failed) {
+    return (
+      <section>
+        <h1>Раздел не загрузился</h1>
+        <div class="notice notice-error" role="alert">
+          <p>Не удалось загрузить раздел. Проверьте подключение к интернету и обновите страницу.</p>
+          <a class="button button-secondary" href={window.location.href} onClick={() => window.location.reload()}>
+            Обновить страницу
+          </a>
+        </div>
+      </section>
+    );
+  }
+  if (!loaded) return <p class="loading" role="status">Загрузка раздела…</p>;
+  return <loaded.StaffPage route={route} />;
+}
 
 function Page({ route }: { route: Route }) {
   switch (route.page) {
@@ -28,6 +60,9 @@ function Page({ route }: { route: Route }) {
       return <CertificatePage id={route.id} />;
     case "contracts":
       return <ContractsPage />;
+    case "provider":
+    case "operator":
+      return <Staff route={route} />;
     default:
       return (
         <section>
@@ -40,11 +75,57 @@ function Page({ route }: { route: Route }) {
   }
 }
 
-const NAV: { to: string; label: string; pages: Route["page"][]; parents?: boolean }[] = [
-  { to: href.catalog(), label: "Каталог", pages: ["catalog", "program"] },
-  { to: href.children(), label: "Мои дети", pages: ["children", "certificate"], parents: true },
-  { to: href.contracts(), label: "Договоры", pages: ["contracts"], parents: true },
-];
+interface NavItem {
+  to: string;
+  label: string;
+  current: (route: Route) => boolean;
+}
+
+const on =
+  (...pages: Route["page"][]) =>
+  (route: Route) =>
+    pages.includes(route.page);
+
+/** The menu shows what the signed-in role may do: a parent's pages, a provider's cabinet, an operator's. */
+function menu(role: Who["role"] | undefined): NavItem[] {
+  if (role === "provider") {
+    return (
+      [
+        ["organization", "Организация"],
+        ["programs", "Программы"],
+        ["contracts", "Договоры"],
+        ["charges", "Списания"],
+        ["feedback", "Отзывы"],
+      ] as const
+    ).map(([section, label]) => ({
+      to: href.provider(section),
+      label,
+      current: (route) => route.page === "provider" && route.section === section,
+    }));
+  }
+  if (role === "operator") {
+    return (
+      [
+        ["providers", "Поставщики"],
+        ["programs", "Программы"],
+        ["certificates", "Сертификаты"],
+        ["periods", "Периоды"],
+        ["reports", "Отчёты"],
+        ["objections", "Претензии"],
+      ] as const
+    ).map(([section, label]) => ({
+      to: href.operator(section),
+      label,
+      current: (route) => route.page === "operator" && route.section === section,
+    }));
+  }
+  const items: NavItem[] = [{ to: href.catalog(), label: "Каталог", current: on("catalog", "program") }];
+  if (role === "parent") {
+    items.push({ to: href.children(), label: "Мои дети", current: on("children", "certificate") });
+    items.push({ to: href.contracts(), label: "Договоры", current: on("contracts") });
+  }
+  return items;
+}
 
 function App({ config, initial }: { config: Config; initial: Who | null }) {
   const route = useRoute();
@@ -81,11 +162,11 @@ function App({ config, initial }: { config: Config; initial: Who | null }) {
               <small>дополнительного образования</small>
             </span>
           </a>
-          <nav aria-label="Основное меню" class="site-nav">
+          <nav aria-label="Основное меню" class={person && person.role !== "parent" ? "site-nav site-nav-staff" : "site-nav"}>
             <ul>
-              {NAV.filter((item) => !item.parents || person?.role === "parent").map((item) => (
+              {menu(person?.role).map((item) => (
                 <li key={item.to}>
-                  <a href={item.to} aria-current={item.pages.includes(route.page) ? "page" : undefined}>
+                  <a href={item.to} aria-current={item.current(route) ? "page" : undefined}>
                     {item.label}
                   </a>
                 </li>
@@ -106,11 +187,6 @@ function App({ config, initial }: { config: Config; initial: Who | null }) {
         </div>
       </header>
       <main id="main" tabIndex={-1} class="wrap">
-        {person && person.role !== "parent" && (
-          <p class="notice">
-            Вы вошли как {person.label}. Этот раздел Навигатора — для родителей: здесь доступен каталог программ.
-          </p>
-        )}
         <Page route={route} />
       </main>
       <footer class="site-footer">

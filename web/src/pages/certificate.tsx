@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import { api, type LedgerEntry, ok, Refusal } from "../api";
 import { BalanceBar, Failure, Loading, PageTitle, useAction, useLoad } from "../components";
+import { save } from "../download";
 import { CERTIFICATE_STATUS, date, ENTRY_KIND, money, month, reason } from "../format";
 import { href } from "../router";
 import { useSession } from "../session";
@@ -11,16 +12,6 @@ import { NeedParent } from "./need-parent";
 const LEDGER_PAGE = 10;
 // Entries that take money off the available balance are shown with a minus.
 const OUTGOING = new Set(["hold", "charge", "expire", "transfer_out"]);
-
-function save(blob: Blob, name: string): void {
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(blob);
-  link.download = name;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
-}
 
 function Statement({ id, periodId }: { id: string; periodId: string | null }) {
   const download = useAction(async (format: "csv" | "pdf") => {
@@ -53,7 +44,7 @@ function Statement({ id, periodId }: { id: string; periodId: string | null }) {
   );
 }
 
-function Ledger({ id }: { id: string }) {
+export function Ledger({ id }: { id: string }) {
   const [entries, setEntries] = useState<LedgerEntry[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
   const first = useLoad(async () => {

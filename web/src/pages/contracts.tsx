@@ -1,31 +1,14 @@
 // The parent's contracts: status, the months charged, cancelling, an objection to a charge, and a rating of the
 // program once the provider accepted. Every POST carries an Idempotency-Key kept across the retries of one attempt.
-import { useRef, useState } from "preact/hooks";
-import { api, type Contract, newKey, type Objection, ok } from "../api";
-import { Failure, Loading, PageTitle, useAction, useLoad } from "../components";
-import { retryable } from "../errors";
+import { useState } from "preact/hooks";
+import { api, type Contract, type Objection, ok } from "../api";
+import { Failure, Loading, PageTitle, useAction, useKeyed, useLoad } from "../components";
 import { CONTRACT_STATUS, date, money, month, OBJECTION_STATUS } from "../format";
 import { href } from "../router";
 import { useSession } from "../session";
 import { NeedParent } from "./need-parent";
 
 const MAX_PAGES = 10;
-
-/** Runs a POST with one Idempotency-Key for all retries of the attempt; a new attempt once the API answered. */
-function useKeyed() {
-  const key = useRef<string | null>(null);
-  return async <T,>(post: (key: string) => Promise<T>): Promise<T> => {
-    key.current ??= newKey();
-    try {
-      const answer = await post(key.current);
-      key.current = null;
-      return answer;
-    } catch (failure) {
-      if (!retryable(failure)) key.current = null;
-      throw failure;
-    }
-  };
-}
 
 function ObjectionForm({ contract, month: charged, filed }: { contract: Contract; month: string; filed: () => void }) {
   const [open, setOpen] = useState(false);

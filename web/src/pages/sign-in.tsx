@@ -1,13 +1,14 @@
 // Sign-in. In AWS: the Cognito Hosted UI (auth.ts, authorization code flow with PKCE). In the local stage: the people
-// of the demo region (config.json lists them, from devtools/seed.py) and a new parent; each gets a token from
-// POST /dev/token.
+// of the demo region (config.json lists them, from devtools/seed.py), a new parent and a new provider (a login with
+// an ИНН the registry has not seen: it starts with the application); each gets a token from POST /dev/token.
 import { useState } from "preact/hooks";
 import { api, ok } from "../api";
-import { remember, signInWithCognito } from "../auth";
+import { remember, signInWithCognito, who as signedInAs } from "../auth";
 import { Failure, PageTitle, useAction } from "../components";
 import type { Person } from "../config";
 import { municipalityName } from "../format";
-import { go } from "../router";
+import { newInn } from "../registry";
+import { go, home } from "../router";
 import { useSession } from "../session";
 
 const GROUPS: { role: Person["role"]; title: string }[] = [
@@ -29,8 +30,8 @@ export function SignInPage({ next }: { next: string }) {
     const answer = await ok(api().POST("/dev/token", { body }));
     const me = { sub: who.sub, role: who.role, label: who.label };
     remember(answer.token, me);
-    signedIn(me);
-    go(who.role === "parent" ? next : "#/");
+    signedIn(signedInAs() ?? me);
+    go(home(who.role, next));
   });
   const cognito = useAction(async () => {
     if (config.cognito) await signInWithCognito(config.cognito, next);
@@ -53,6 +54,11 @@ export function SignInPage({ next }: { next: string }) {
     event.preventDefault();
     void signIn.run({ role: "parent", sub: `parent-new-${randomSuffix()}`, label: "Новый родитель" });
   };
+  const newProvider = (event: Event) => {
+    event.preventDefault();
+    const inn = newInn();
+    void signIn.run({ role: "provider", sub: `provider-new-${randomSuffix()}`, provider_id: inn, label: `Новый поставщик, ИНН ${inn}` });
+  };
   return (
     <section>
       <PageTitle>Вход в Навигатор</PageTitle>
@@ -62,13 +68,22 @@ export function SignInPage({ next }: { next: string }) {
       </p>
       {person && <p>Сейчас вы вошли как {person.label}.</p>}
       <Failure failure={signIn.failure} />
-      <form class="panel new-parent" onSubmit={newParent}>
-        <h2>Новый родитель</h2>
-        <p>Начните с чистого листа: добавьте ребёнка, получите сертификат и запишитесь на программу.</p>
-        <button type="submit" class="button" disabled={signIn.busy}>
-          Войти как новый родитель
-        </button>
-      </form>
+      <div class="new-people">
+        <form class="panel new-parent" onSubmit={newParent}>
+          <h2>Новый родитель</h2>
+          <p>Начните с чистого листа: добавьте ребёнка, получите сертификат и запишитесь на программу.</p>
+          <button type="submit" class="button" disabled={signIn.busy}>
+            Войти как новый родитель
+          </button>
+        </form>
+        <form class="panel new-parent" onSubmit={newProvider}>
+          <h2>Новая организация</h2>
+          <p>Вход организации, которая ещё не подавала заявку: получит новый ИНН, подаст заявку и загрузит документы.</p>
+          <button type="submit" class="button button-secondary" disabled={signIn.busy}>
+            Войти как новый поставщик
+          </button>
+        </form>
+      </div>
       {GROUPS.map(({ role, title }) => {
         const group = people.filter((p) => p.role === role);
         if (group.length === 0) return null;
