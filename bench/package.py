@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.package import Platform, build, dependencies, stage_environment
+from functions.edge.routes import ROUTES
 
 STAGE = "prod"
 PYTHON = sys.base_prefix + "/bin/python3"
@@ -137,12 +138,13 @@ def zip_parts(code: Path, top: int = 10) -> dict[str, Any]:
     }
 
 
-# What a warm HTTP function holds once every route has been asked for: the app, the HTTP edge and every view
-# (routes load their modules on first use, see functions/edge/routes.py).
+# What a warm HTTP function holds once every route has been asked for: the app, the HTTP edge and the module of every
+# view the stage serves (routes load their modules on first use, see functions/edge/routes.py), read from the route
+# table so that a new view module is counted the day it is added.
 WHOLE_API = [
     "app",
     "functions.edge.http",
-    *(f"functions.{m}" for m in ("periods", "certificates", "providers", "programs", "contracts")),
+    *dict.fromkeys(f"functions.{route.view.split(':')[0]}" for route in ROUTES if not route.local_only),
 ]
 
 
