@@ -5,8 +5,10 @@
     .venv/bin/python -m bench.package --runs 25
 
 The size is the Lambda zip's (python3.13 on arm64). This machine cannot run that zip, so the cold import is timed on
-its twin (``devtools.package.build(..., twin=True)``: the same code, pins, trim and layout, for this machine's Python
-and platform), inside fresh interpreters run on the unzipped twin alone (``python -B -I -S``: no site-packages, the
+its twin (``devtools.package.build(..., twin=...)``: the same code, pins, trim and layout, for this machine's platform
+and for the runtime's Python when the machine has that CPython (``python3.13`` on the PATH; a pyenv's counts), else
+its own Python; the figures say which: Python's own import machinery and dataclasses differ between versions),
+inside fresh interpreters run on the unzipped twin alone (``python -B -I -S``: no site-packages, the
 folder first on ``sys.path`` as the Lambda runtime puts the zip, and no bytecode written, as /var/task is
 read-only), with the stage's environment:
 
@@ -44,11 +46,30 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from devtools.package import Platform, build, dependencies, stage_environment
+from devtools.package import Platform, build, dependencies, stage_environment, stage_runtime
 from functions.edge.routes import ROUTES
 
 STAGE = "prod"
 PYTHON = sys.base_prefix + "/bin/python3"
+
+
+def runtime_python(runtime: str) -> str | None:
+    """The path of a CPython of the runtime's version (``runtime``: "3.13") on this machine, if it has one that runs."""
+    found = shutil.which(f"python{runtime}")
+    if found is None:
+        return None
+    probe = subprocess.run(
+        [found, "-c", "import sys; print(sys.executable, '%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if probe.returncode != 0 or not probe.stdout.strip().endswith(runtime):
+        return None  # e.g. a pyenv shim for a version that is not installed
+    return probe.stdout.split()[0]
+
+
 OWN = ("app", "chalicelib", "functions")
 LISTED = (
     "boto3",
@@ -104,9 +125,9 @@ IN_LAMBDA = {
 }
 
 
-def _python(code: str, *args: str, folder: Path, env: dict[str, str] | None = None) -> str:
+def _python(code: str, *args: str, folder: Path, python: str, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(
-        [PYTHON, "-B", "-I", "-S", "-c", code, str(folder), *args],
+        [python, "-B", "-I", "-S", "-c", code, str(folder), *args],
         cwd="/",
         env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "eu-central-1", **stage_environment(STAGE), **(env or {})},
         capture_output=True,
@@ -148,14 +169,14 @@ WHOLE_API = [
 ]
 
 
-def third_party_loaded(folder: Path, names: list[str]) -> list[str]:
-    modules: list[str] = json.loads(_python(MODULES_PROBE, json.dumps(names), folder=folder))
+def third_party_loaded(folder: Path, names: list[str], python: str) -> list[str]:
+    modules: list[str] = json.loads(_python(MODULES_PROBE, json.dumps(names), folder=folder, python=python))
     return [name for name in modules if name.split(".", 1)[0] not in OWN]
 
 
-def import_times(folder: Path, source_only: Path, runs: int) -> dict[str, Any]:
-    as_used = third_party_loaded(folder, ["app"])
-    api_used = third_party_loaded(folder, WHOLE_API)
+def import_times(folder: Path, source_only: Path, runs: int, python: str) -> dict[str, Any]:
+    as_used = third_party_loaded(folder, ["app"], python)
+    api_used = third_party_loaded(folder, WHOLE_API, python)
     kinds = {
         "app": (["app"], folder),
         "deps_as_used": (as_used, folder),
@@ -168,8 +189,8 @@ def import_times(folder: Path, source_only: Path, runs: int) -> dict[str, Any]:
     samples["first_event_setup"] = []
     for _ in range(runs):
         for kind, (names, where) in kinds.items():
-            samples[kind].append(float(_python(TIMED_IMPORT, json.dumps(names), folder=where)))
-        samples["first_event_setup"].append(float(_python(FIRST_EVENT, folder=folder, env=IN_LAMBDA)))
+            samples[kind].append(float(_python(TIMED_IMPORT, json.dumps(names), folder=where, python=python)))
+        samples["first_event_setup"].append(float(_python(FIRST_EVENT, folder=folder, python=python, env=IN_LAMBDA)))
     medians = {kind: statistics.median(values) for kind, values in samples.items()}
     return {
         "runs": runs,
@@ -187,10 +208,10 @@ def import_times(folder: Path, source_only: Path, runs: int) -> dict[str, Any]:
     }
 
 
-def _add_sources(folder: Path, code: Path) -> None:
+def _add_sources(folder: Path, code: Path, twin: Platform) -> None:
     """The sources of what the zip ships as bytecode alone: the dependencies as installed (before compiling), and the
     runtime part of Chalice that ``chalice package`` adds (from this machine's Chalice, the same version)."""
-    for path in dependencies(Platform.host()).iterdir():
+    for path in dependencies(twin).iterdir():
         if path.name != ".complete":
             (shutil.copytree if path.is_dir() else shutil.copy2)(path, folder / path.name)
     with zipfile.ZipFile(code) as archive:
@@ -206,18 +227,21 @@ def _paired(numerators: list[float], denominators: list[float]) -> float:
 
 
 def run(runs: int = 15) -> dict[str, Any]:
+    runtime = stage_runtime(STAGE).removeprefix("python")
+    python = runtime_python(runtime)
+    twin = Platform.host(runtime) if python else Platform.host()
     with tempfile.TemporaryDirectory(prefix="pfdo-bench-package-") as work:
-        artefacts = build(STAGE, Path(work) / "dist", run_lint=False, twin=True)
+        artefacts = build(STAGE, Path(work) / "dist", run_lint=False, twin=twin)
         assert artefacts.host_code is not None
         folder, source_only = Path(work) / "unzipped", Path(work) / "source-only"
         with zipfile.ZipFile(artefacts.host_code) as archive:
             archive.extractall(folder)
             archive.extractall(source_only, [n for n in archive.namelist() if n.endswith(".py")])
-        _add_sources(source_only, artefacts.host_code)
+        _add_sources(source_only, artefacts.host_code, twin)
         return {
             "stage": STAGE,
             "size": zip_parts(artefacts.code),
-            "cold_import": import_times(folder, source_only, runs),
+            "cold_import": {"python": twin.python, **import_times(folder, source_only, runs, python or PYTHON)},
         }
 
 
@@ -237,8 +261,8 @@ def render(result: dict[str, Any]) -> str:
         "|---|---:|---:|",
         *(f"| {p['part']} | {_mib(p['zipped_bytes'])} | {_mib(p['unzipped_bytes'])} |" for p in size["largest"]),
         "",
-        f"## Cold import on the zip's twin for this machine (median of {cold['runs']} fresh interpreters each, "
-        "alternating)",
+        f"## Cold import on the zip's twin for this machine, Python {cold['python']} (median of {cold['runs']} "
+        "fresh interpreters each, alternating)",
         "",
         "| import | median | min |",
         "|---|---:|---:|",

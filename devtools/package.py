@@ -107,10 +107,12 @@ class Platform:
         return cls(runtime.removeprefix("python"), MACHINES[architecture], RUNTIME_GLIBC_MINOR[runtime])
 
     @classmethod
-    def host(cls) -> Platform:
+    def host(cls, python: str | None = None) -> Platform:
+        """This machine; by default with the Python running this code, or with another CPython it has (``python``,
+        e.g. the runtime's "3.13": bench/package.py times the twin on the runtime's Python when the machine has it)."""
         libc, version = platform.libc_ver()
         minor = int(version.split(".")[1]) if libc == "glibc" and version else 17
-        return cls(f"{sys.version_info.major}.{sys.version_info.minor}", platform.machine(), minor)
+        return cls(python or f"{sys.version_info.major}.{sys.version_info.minor}", platform.machine(), minor)
 
     @property
     def abi(self) -> str:
@@ -150,6 +152,12 @@ def _region() -> str:
 def stage_environment(stage: str) -> dict[str, str]:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     return dict(config["stages"][stage]["environment_variables"])
+
+
+def stage_runtime(stage: str) -> str:
+    """The Lambda runtime the stage's functions run on ("python3.13"): the stage's own, else the project's."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    return str(config["stages"][stage].get("lambda_runtime", config["lambda_runtime"]))
 
 
 def app_functions(stage: str) -> tuple[str, ...]:
@@ -367,9 +375,10 @@ def platform_of(template: dict[str, Any]) -> Platform:
     return Platform.of_lambda(runtime, architectures[0])
 
 
-def build(stage: str, dist: Path, *, run_lint: bool = True, twin: bool = False) -> Artefacts:
+def build(stage: str, dist: Path, *, run_lint: bool = True, twin: bool | Platform = False) -> Artefacts:
     """Builds the artefacts of ``stage`` into ``dist/stage`` (replacing what was there); with ``twin``, also
-    ``dist/stage.host.zip``, the same zip for this machine's Python and platform (for tests)."""
+    ``dist/stage.host.zip``, the same zip for this machine's Python and platform (for tests), or for the Platform
+    ``twin`` names (another CPython of this machine's)."""
     if stage == "local":
         raise PackageError("the local stage is not deployable: it has the /dev routes and local secrets")
     infra_stage = load_stage(stage, app_functions(stage))
@@ -391,7 +400,7 @@ def build(stage: str, dist: Path, *, run_lint: bool = True, twin: bool = False) 
         assemble(ours, dependencies(target), target, folder / "deployment.zip")
         host_code = None
         if twin:
-            host = Platform.host()
+            host = twin if isinstance(twin, Platform) else Platform.host()
             host_code = dist / f"{stage}.host.zip"
             assemble(ours, dependencies(host), host, host_code)
         shutil.move(merge, folder / "merge-template.json")
