@@ -287,7 +287,7 @@ def provider_programs(call: Call) -> Reply:
     provider_id = call.params["provider_id"]
     if not _ID.match(provider_id):
         raise errors.InvalidRequest("provider_id is not valid")
-    secret = call.ctx.settings.cursor_secret.get_secret_value()
+    secret = call.ctx.settings.cursor_key
     scope = f"provider-programs:{provider_id}"
     query = call.parse_query(PageQuery)
     after = cursor.decode(secret, scope, query.cursor)

@@ -57,7 +57,7 @@ class RatingsPage:
 def list_ratings(ctx: Context, actor: Principal | None, program_id: str, limit: int, after: str | None) -> RatingsPage:
     """The program's summary and a page of its ratings (a GetItem and one Query)."""
     program = programs.visible(actor, program_store.get(program_id, consistent=False))
-    secret = ctx.settings.cursor_secret.get_secret_value()
+    secret = ctx.settings.cursor_key
     scope = f"ratings:{program_id}"
     start = _open(secret, cursor.decode(secret, scope, after))
     ratings, next_contract = store.page(program_id, limit, start)

@@ -484,7 +484,7 @@ def test_the_api_handlers_environment_makes_valid_settings(
     assert settings.cognito_client_ids == (SAMPLE["UserPoolClient"],)
     assert settings.cors_origins == (SITE, *SAMPLE["AllowedOrigins"])
     assert settings.documents_bucket == SAMPLE["DocumentsBucket"]
-    assert settings.cursor_secret.get_secret_value() == "a-generated-secret"
+    assert settings.cursor_key == "a-generated-secret"
 
 
 def test_every_setting_the_template_passes_is_one_the_application_reads(resources: dict[str, Any]) -> None:
