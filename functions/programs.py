@@ -44,7 +44,7 @@ from functions.edge.apidoc import describe
 from functions.edge.http import DIGITS_ONLY, Call, Query, Reply
 from functions.schemas import Out, RatingOut, Strict
 
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 PAGE, MAX_PAGE = 20, 100
 Kopecks = Annotated[int, Field(ge=0, le=MAX_AMOUNT_KOPECKS)]
 Age = Annotated[int, Field(ge=AGE_MIN, le=AGE_MAX)]
@@ -285,7 +285,7 @@ def close_program(call: Call) -> Reply:
 )
 def provider_programs(call: Call) -> Reply:
     provider_id = call.params["provider_id"]
-    if not _ID.match(provider_id):
+    if not _ID.fullmatch(provider_id):
         raise errors.InvalidRequest("provider_id is not valid")
     secret = call.ctx.settings.cursor_key
     scope = f"provider-programs:{provider_id}"
@@ -346,7 +346,7 @@ def _catalog_query(query: CatalogQueryIn) -> catalog.CatalogQuery:
 
 def _program_id(call: Call) -> str:
     program_id = call.params["program_id"]
-    if not _ID.match(program_id):
+    if not _ID.fullmatch(program_id):
         raise errors.ProgramNotFound()
     return program_id
 

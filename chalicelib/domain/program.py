@@ -152,7 +152,7 @@ def check_capacity(capacity: int) -> None:
 
 
 def check_municipality(municipality: str) -> None:
-    if not MUNICIPALITY.match(municipality):
+    if not MUNICIPALITY.fullmatch(municipality):
         raise errors.InvalidRequest("municipality must be a lower-case code")
 
 

@@ -27,7 +27,7 @@ from chalicelib.platform.auth import authenticate
 from chalicelib.services.context import Context
 from chalicelib.storage import idempotency
 from functions import runtime
-from functions.edge.route import Route
+from functions.edge.route import Route, malformed_parameter
 
 Body = TypeVar("Body", bound=BaseModel)
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -49,6 +49,24 @@ class Unavailable(errors.DomainError):
 
     code = "unavailable"
     status = 503
+
+
+# The refusal of a path parameter that cannot be an id: the not-found of the thing it names.
+PARAMETER_NOT_FOUND: dict[str, type[errors.NotFound]] = {
+    "period_id": errors.PeriodNotFound,
+    "certificate_id": errors.CertificateNotFound,
+    "provider_id": errors.ProviderNotFound,
+    "program_id": errors.ProgramNotFound,
+    "contract_id": errors.ContractNotFound,
+    "objection_id": errors.ObjectionNotFound,
+}
+
+
+def not_found(parameter: str) -> errors.NotFound:
+    refusal = PARAMETER_NOT_FOUND.get(parameter)
+    if refusal is not None:
+        return refusal()
+    return errors.NotFound(f"no such {parameter.removesuffix('_id').replace('_', ' ')}")
 
 
 def _ascii_digits(value: Any) -> Any:
@@ -257,6 +275,11 @@ def serve(route: Route, view: Callable[[Call], Reply], request: Request, params:
         headers = {k.lower(): v for k, v in (request.headers or {}).items()}
         if not route.public:
             principal = authenticate(ctx.settings, headers.get("authorization"))
+        malformed = malformed_parameter(params)
+        if malformed is not None:
+            # Refused before the view and before any read: such a value names nothing, and is answered as an id that
+            # names nothing is (a caller cannot tell a malformed id from an unknown one).
+            raise not_found(malformed)
         query = dict(request.query_params or {})
         call = Call(ctx, principal, dict(params), query, _raw_body(request.raw_body), headers)
         header = headers.get("idempotency-key")

@@ -43,7 +43,7 @@ ALLOWED_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key"
 EXPOSED_RESPONSE_HEADERS = "Idempotent-Replayed, Retry-After"
 PREFLIGHT_MAX_AGE_SECONDS = 600
 WILDCARD = "*"
-_PARAMETER = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$")
+_PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}")
 _CAPITALS = re.compile(r"(?<!^)(?=[A-Z])")
 # Chalice's error codes whose snake_case form would not match the API's own codes.
 _CHALICE_CODES = {"InternalServerError": "internal_error", "MethodNotAllowedError": "method_not_allowed"}
@@ -63,7 +63,7 @@ class Route:
         parts: list[str] = []
         rank: list[int] = []
         for segment in template.strip("/").split("/") if template != "/" else []:
-            parameter = _PARAMETER.match(segment)
+            parameter = _PARAMETER.fullmatch(segment)
             if parameter is None:
                 parts.append(re.escape(segment))
                 rank.append(0)
@@ -77,7 +77,7 @@ class Route:
         return cls(template, pattern, tuple(sorted(m.upper() for m in methods)), tuple(rank))
 
     def match(self, raw_path: str) -> dict[str, str] | None:
-        found = self.pattern.match(raw_path)
+        found = self.pattern.fullmatch(raw_path)
         if found is None:
             return None
         return {name: unquote(value) for name, value in found.groupdict().items()}
