@@ -384,7 +384,7 @@ class Run:
         engine = self.start_engine()
         say(f"DynamoDB Local {engine.endpoint} (pid {engine.process.pid}), data in {options.data_dir / 'ddb'}")
         settings = stage_settings()
-        DocumentStore(settings.documents_bucket).ensure_bucket()
+        DocumentStore(settings.documents_bucket).ensure_bucket(origins=web_origins(options.web_port))
         say(f"S3 (moto, in memory) {s3_endpoint}, bucket {settings.documents_bucket}")
         created = create_tables(settings.table_prefix)
         if created:

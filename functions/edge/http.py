@@ -281,16 +281,7 @@ def serve(route: Route, view: Callable[[Call], Reply], request: Request, params:
             # names nothing is (a caller cannot tell a malformed id from an unknown one).
             raise not_found(malformed)
         query = dict(request.query_params or {})
-        call = Call(ctx, principal, dict(params), query, _raw_body(request.raw_body), headers)
-        header = headers.get("idempotency-key")
-        if route.idempotency_key in ("required", "in_transaction") and not header:
-            reply = Reply(error_body("idempotency_key_required", "send an Idempotency-Key header"), 400)
-        elif header and route.idempotency_key == "in_transaction":
-            reply = _idempotent_in_transaction(view, call, route.key, header)
-        elif header and route.idempotency_key != "none":
-            reply = _idempotent(view, call, route.key, header)
-        else:
-            reply = _run(view, call)
+        reply = _answer(route, view, Call(ctx, principal, dict(params), query, _raw_body(request.raw_body), headers))
     except (errors.DomainError, ValidationError) as failure:
         reply = _error_reply(failure)
     except PynamoDBException as failure:
@@ -305,8 +296,28 @@ def serve(route: Route, view: Callable[[Call], Reply], request: Request, params:
         runtime.logger().exception("unhandled", extra={"request_id": request_id, "route": route.key})
         reply = _internal_error()
     _log(request_id, route.key, principal, reply, started)
+    return _response(route, request, reply)
+
+
+def _answer(route: Route, view: Callable[[Call], Reply], call: Call) -> Reply:
+    """The view's reply, through the route's Idempotency-Key handling."""
+    header = call.headers.get("idempotency-key")
+    if route.idempotency_key in ("required", "in_transaction") and not header:
+        return Reply(error_body("idempotency_key_required", "send an Idempotency-Key header"), 400)
+    if header and route.idempotency_key == "in_transaction":
+        return _idempotent_in_transaction(view, call, route.key, header)
+    if header and route.idempotency_key != "none":
+        return _idempotent(view, call, route.key, header)
+    return _run(view, call)
+
+
+def _response(route: Route, request: Request, reply: Reply) -> Response:
     body = _json(reply.body) if reply.is_json else reply.body
-    return Response(body, status_code=reply.status, headers={"Content-Type": reply.content_type, **reply.headers})
+    headers: dict[str, str | list[str]] = {"Content-Type": reply.content_type, **reply.headers}
+    if not route.public or "authorization" in {name.lower() for name in request.headers or {}}:
+        # Personal data (or an answer to someone who is signed in): no cache, shared or the browser's, keeps it.
+        headers["Cache-Control"] = "no-store"
+    return Response(body, status_code=reply.status, headers=headers)
 
 
 def _internal_error() -> Reply:

@@ -19,6 +19,9 @@ Decisions, so nobody has to rediscover them:
 - Chalice's own errors (``{"Code", "Message"}``, e.g. 415 for a body that is not JSON) are rewritten to the API's
   ``{"error": {"code", "message"}}`` shape.
 - Every response carries ``Vary: Origin``, allowed origin or not, so no cache hands one origin's answer to another.
+- Every response, the adapter's own included, carries ``X-Content-Type-Options: nosniff`` and HSTS
+  (``SECURITY_HEADERS``); the routes add ``Cache-Control: no-store`` to every answer that may hold personal data
+  (functions/edge/http.py).
 """
 
 from __future__ import annotations
@@ -42,6 +45,12 @@ ALLOWED_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key"
 # Response headers a browser script may read besides the CORS-safelisted ones.
 EXPOSED_RESPONSE_HEADERS = "Idempotent-Replayed, Retry-After"
 PREFLIGHT_MAX_AGE_SECONDS = 600
+HSTS_SECONDS = 2 * 365 * 24 * 3600
+# On every answer of the API: no content sniffing, and HTTPS only from the first answer on (two years, subdomains).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": f"max-age={HSTS_SECONDS}; includeSubDomains",
+}
 WILDCARD = "*"
 _PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}")
 _CAPITALS = re.compile(r"(?<!^)(?=[A-Z])")
@@ -148,6 +157,8 @@ class FunctionUrlAdapter:
                 response["headers"]["Access-Control-Allow-Origin"] = origin
                 response["headers"]["Access-Control-Expose-Headers"] = EXPOSED_RESPONSE_HEADERS
         _add_vary_origin(response["headers"])
+        for name, value in SECURITY_HEADERS.items():
+            response["headers"].setdefault(name, value)
         return response
 
     def _allowed_origin(self, origin: str | None) -> str | None:
