@@ -10,7 +10,9 @@ with a capacity of seats. Its life:
                                            closed
 
 Only ``published`` and ``certified`` programs are in the catalog; only a ``certified`` one may be paid for by a
-certificate (сертификат ПФДО). Price changes apply to new enrolments only: a contract keeps the price it was made at.
+certificate (сертификат ПФДО). Certification covers the program's terms (``CERTIFIED_TERMS``: its title, description,
+monthly price and months): an edit that changes one of them sends a certified program back to ``published``, to be
+certified again before a certificate pays for a new enrolment. Contracts keep the terms they were made at.
 Ratings (1-5, once per contract) are summed on the program and on its provider.
 """
 
@@ -72,6 +74,10 @@ TRANSITIONS: dict[Action, tuple[frozenset[ProgramStatus], ProgramStatus]] = {
 LISTED = frozenset({ProgramStatus.PUBLISHED, ProgramStatus.CERTIFIED})
 # A provider may still edit the program's details.
 EDITABLE = frozenset({ProgramStatus.DRAFT, ProgramStatus.PUBLISHED, ProgramStatus.CERTIFIED})
+# What an operator certifies: what is taught (title, description) and what a certificate pays for it (the monthly
+# price, the months). Changing one withdraws the certification. The age range, direction, municipality and period
+# cannot be edited at all; capacity, address and schedule are the organisation of the course, not its terms.
+CERTIFIED_TERMS = ("title", "description", "price_per_month", "months")
 
 
 def next_status(action: Action, current: ProgramStatus) -> ProgramStatus:
@@ -219,6 +225,16 @@ class ProgramChanges:
     @property
     def touches_text(self) -> bool:
         return self.title is not None or self.description is not None
+
+    @property
+    def terms(self) -> dict[str, Any]:
+        """The certified terms this change names, with their new values."""
+        named = {name: getattr(self, name) for name in CERTIFIED_TERMS}
+        return {name: value for name, value in named.items() if value is not None}
+
+    def changes_terms_of(self, program: Program) -> bool:
+        """Whether applying this change to ``program`` changes one of its certified terms."""
+        return any(getattr(program, name) != value for name, value in self.terms.items())
 
     def validated(self) -> ProgramChanges:
         if self.empty:
