@@ -138,8 +138,8 @@ HTTP: Access = combine(
         # storage.contracts: get, enrolment (PutItem), accept/charge/end (UpdateItem), a parent's and a provider's
         # lists (by_guardian, by_provider); storage.contracts.find reads the rated contract.
         "contracts": on(GET, PUT, UPDATE, indexes=("by_guardian", "by_provider")),
-        # storage.ratings: rate (PutItem in a transaction), page (Query on the program's partition).
-        "ratings": on(PUT, QUERY),
+        # storage.ratings: rate (the marker's and the rating's PutItem in a transaction), page (Query, newest first).
+        "program_ratings": on(PUT, QUERY),
         # storage.certificates.issue / claim_identity: the child's identity in the registration's (and a merge's)
         # transaction; its old image explains a duplicate. storage.duplicates: a merge reads the duplicate's open
         # contracts (contracts by_certificate) and moves money with storage.movements.add_merge (quota item: periods).

@@ -321,7 +321,8 @@ def check_rating(score: int, comment: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class Rating:
-    """A parent's rating of a program, once per contract. ``guardian_sub`` is kept for audit and never shown."""
+    """A parent's rating of a program, once per contract. ``guardian_sub`` and ``contract_id`` are kept for audit and
+    never shown; ``rating_id`` is random (it names the rating without telling whose it is)."""
 
     program_id: str
     contract_id: str
@@ -329,6 +330,7 @@ class Rating:
     score: int
     rated_at: str
     guardian_sub: str
+    rating_id: str
     comment: str | None = None
 
     @property
