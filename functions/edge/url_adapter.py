@@ -41,7 +41,9 @@ if TYPE_CHECKING:
 Event = dict[str, Any]
 Handler = Callable[[Event, Any], Event]
 
-ALLOWED_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key"
+# X-Amz-Content-Sha256: a body sent through CloudFront to the Function URL carries its SHA-256 (origin access control
+# signs it; Lambda takes no unsigned payload), web/src/api.ts adds it.
+ALLOWED_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Amz-Content-Sha256"
 # Response headers a browser script may read besides the CORS-safelisted ones.
 EXPOSED_RESPONSE_HEADERS = "Idempotent-Replayed, Retry-After"
 PREFLIGHT_MAX_AGE_SECONDS = 600
@@ -92,6 +94,22 @@ class Route:
         return {name: unquote(value) for name, value in found.groupdict().items()}
 
 
+# Behind CloudFront the Authorization header is CloudFront's SigV4 signature for the Function URL (origin access
+# control), so the distribution's viewer-request function moves the caller's own Authorization (the bearer token) to
+# this header (infra/template.py: VIEWER_REQUEST_FUNCTION). The adapter puts it back before the app reads it.
+VIEWER_AUTHORIZATION = "x-viewer-authorization"
+_SIGV4 = "AWS4-HMAC-SHA256 "
+
+
+def _viewer_authorization(headers: dict[str, str]) -> dict[str, str]:
+    viewer = headers.pop(VIEWER_AUTHORIZATION, None)
+    if viewer is not None:
+        headers["authorization"] = viewer
+    elif headers.get("authorization", "").startswith(_SIGV4):
+        del headers["authorization"]  # CloudFront's signature, not the caller's token: the caller sent none
+    return headers
+
+
 def compile_routes(routes: Mapping[str, Mapping[str, Any]]) -> list[Route]:
     """The app's routes (``app.routes``: template → {method: RouteEntry}), most specific first."""
     return sorted((Route.of(template, entries) for template, entries in routes.items()), key=lambda r: r.rank)
@@ -118,7 +136,7 @@ class UrlRequest:
     @classmethod
     def of(cls, event: Mapping[str, Any]) -> UrlRequest:
         http = (event.get("requestContext") or {}).get("http") or {}
-        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+        headers = _viewer_authorization({str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()})
         raw_path = event.get("rawPath") or http.get("path") or "/"
         return cls(str(http.get("method") or "GET").upper(), str(raw_path), headers)
 
