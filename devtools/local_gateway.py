@@ -7,6 +7,10 @@ stay chalice's, but each request is handed to ``app.url_handler`` as a Function 
 API Gateway emulation, which knows nothing of the adapter's CORS. So the Navigator on its own origin (WEB_PORT) gets
 the preflights and the CORS headers it will get in AWS, from the same code.
 
+Every method reaches the adapter, not only the seven the HTTP server has handlers for: a TRACE, CONNECT or any other
+method gets the adapter's JSON 405 (or 404), as from the Function URL, never the HTTP server's HTML 501; and what the
+HTTP server refuses before any method (a request line it cannot parse) is answered in the API's JSON error shape too.
+
 ``wait_for_go()``: the gate `make run` uses to open the API's port only when the tables exist and the seed is in
 (devtools/run.py writes ``go`` to the server's standard input; an end of input means run.py is gone: exit).
 """
@@ -14,6 +18,8 @@ the preflights and the CORS headers it will get in AWS, from the same code.
 from __future__ import annotations
 
 import base64
+import http
+import json
 import sys
 import time
 import uuid
@@ -81,6 +87,37 @@ def install() -> None:
         return local_response(response)
 
     local.LocalGateway.handle_request = handle_request  # type: ignore[assignment,method-assign]
+    handler = local.ChaliceRequestHandler
+    # BaseHTTPRequestHandler answers a method with ``do_<METHOD>`` or an HTML 501: every method goes to the adapter.
+    handler.__getattr__ = _any_method
+    handler.send_error = _json_error
+
+
+def _any_method(self: Any, name: str) -> Any:
+    if name.startswith("do_") and name[3:].isupper():
+        return self._generic_handle
+    raise AttributeError(name)
+
+
+def _json_error(self: Any, code: int, message: str | None = None, explain: str | None = None) -> None:
+    """``BaseHTTPRequestHandler.send_error`` in the API's error shape (what the HTTP server refuses itself: a request
+    line it cannot parse, a header too long)."""
+    try:
+        status = http.HTTPStatus(code)
+        name, phrase = status.name.lower(), status.phrase
+    except ValueError:
+        name, phrase = "bad_request", "Bad Request"
+    body = json.dumps({"error": {"code": name, "message": message or phrase}}, ensure_ascii=False).encode()
+    self.log_error("code %d, message %s", code, message)
+    self.send_response(code, message)
+    self.send_header("Connection", "close")
+    self.close_connection = True
+    if code >= 200 and code not in (http.HTTPStatus.NO_CONTENT, http.HTTPStatus.NOT_MODIFIED):
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+    self.end_headers()
+    if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+        self.wfile.write(body)
 
 
 def wait_for_go() -> None:

@@ -84,7 +84,7 @@ class LedgerQuery(Query):
 def ledger(call: Call) -> Reply:
     certificate_id = call.params["certificate_id"]
     query = call.parse_query(LedgerQuery)
-    secret = call.ctx.settings.cursor_secret.get_secret_value()
+    secret = call.ctx.settings.cursor_key
     scope = f"ledger:{certificate_id}"
     after = cursor.decode(secret, scope, query.cursor)
     page = certificates.ledger(call.ctx, call.actor, certificate_id, query.limit, after)

@@ -122,7 +122,7 @@ def listing(call: Call) -> Reply:
     query = call.parse_query(ContractsQuery)
     status = query.status.value if query.status is not None else None
     filters = ContractFilters(status, query.program_id, query.month)
-    secret = call.ctx.settings.cursor_secret.get_secret_value()
+    secret = call.ctx.settings.cursor_key
     scope = f"contracts:{call.actor.sub}:{filters.scope}"
     page = contracts.listing(call.ctx, call.actor, query.limit, cursor.decode(secret, scope, query.cursor), filters)
     items = [_out(call.ctx, c) for c in page.items]

@@ -124,7 +124,7 @@ def view(call: Call) -> Reply:
 def listing(call: Call) -> Reply:
     query = call.parse_query(ObjectionsQuery)
     status = query.status.value if query.status is not None else None
-    secret = call.ctx.settings.cursor_secret.get_secret_value()
+    secret = call.ctx.settings.cursor_key
     scope = f"objections:{call.actor.sub}:{query.municipality}:{status}"
     after = cursor.decode(secret, scope, query.cursor)
     page = objections.listing(call.ctx, call.actor, query.limit, after, query.municipality, status)

@@ -42,9 +42,9 @@ from chalicelib.platform.auth import authenticate
 from chalicelib.services import catalog, programs, ratings
 from functions.edge.apidoc import describe
 from functions.edge.http import DIGITS_ONLY, Call, Query, Reply
-from functions.schemas import Out, RatingOut, Strict
+from functions.schemas import Out, RatingOut, Seen, Strict
 
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 PAGE, MAX_PAGE = 20, 100
 Kopecks = Annotated[int, Field(ge=0, le=MAX_AMOUNT_KOPECKS)]
 Age = Annotated[int, Field(ge=AGE_MIN, le=AGE_MAX)]
@@ -131,6 +131,17 @@ class ProgramOut(Out):
     rating: RatingOut
     created_at: str
     updated_at: str
+
+
+class ChangedProgramOut(ProgramOut):
+    certification_withdrawn: Annotated[
+        bool,
+        Field(
+            description="True when this edit changed a certified term (title, description, price_per_month, months) "
+            "of a certified program: it is published again, and certificates pay for new enrolments only once an "
+            "operator certifies it again. Contracts already made keep the terms they were made at."
+        ),
+    ]
 
 
 class CatalogItemOut(Out):
@@ -230,26 +241,36 @@ def view_program(call: Call) -> Reply:
 @describe(
     summary="Change a program's details, price (new enrolments only), capacity or months",
     body=ProgramPatch,
-    returns=ProgramOut,
+    returns=ChangedProgramOut,
     refusals=(
         errors.ProgramNotFound,
         errors.InvalidTransition,
         errors.CapacityBelowSeats,
         errors.PeriodNotFound,
         errors.ConcurrentUpdate,
+        errors.ProviderSuspended,
+        errors.ProviderNotApproved,
     ),
-    roles=("its provider",),
+    roles=("its provider (approved)",),
 )
 def change_program(call: Call) -> Reply:
     body = call.parse(ProgramPatch)
     changes = ProgramChanges(**body.model_dump(exclude_none=True))
-    return Reply(ProgramOut.of(programs.change(call.ctx, call.actor, _program_id(call), changes)))
+    edited = programs.change(call.ctx, call.actor, _program_id(call), changes)
+    seen = Seen(edited.program, certification_withdrawn=edited.certification_withdrawn)
+    return Reply(ChangedProgramOut.of(seen))
 
 
 @describe(
     summary="Publish a draft",
     returns=ProgramOut,
-    refusals=(errors.ProgramNotFound, errors.InvalidTransition, errors.ConcurrentUpdate),
+    refusals=(
+        errors.ProgramNotFound,
+        errors.InvalidTransition,
+        errors.ConcurrentUpdate,
+        errors.ProviderSuspended,
+        errors.ProviderNotApproved,
+    ),
     roles=("its provider",),
 )
 def publish_program(call: Call) -> Reply:
@@ -285,9 +306,9 @@ def close_program(call: Call) -> Reply:
 )
 def provider_programs(call: Call) -> Reply:
     provider_id = call.params["provider_id"]
-    if not _ID.match(provider_id):
+    if not _ID.fullmatch(provider_id):
         raise errors.InvalidRequest("provider_id is not valid")
-    secret = call.ctx.settings.cursor_secret.get_secret_value()
+    secret = call.ctx.settings.cursor_key
     scope = f"provider-programs:{provider_id}"
     query = call.parse_query(PageQuery)
     after = cursor.decode(secret, scope, query.cursor)
@@ -346,7 +367,7 @@ def _catalog_query(query: CatalogQueryIn) -> catalog.CatalogQuery:
 
 def _program_id(call: Call) -> str:
     program_id = call.params["program_id"]
-    if not _ID.match(program_id):
+    if not _ID.fullmatch(program_id):
         raise errors.ProgramNotFound()
     return program_id
 

@@ -112,8 +112,7 @@ HTTP: Access = combine(
     END_CONTRACT,
     FREEZE,
     PROVIDER_DECISION,
-    # POST /periods/{id}/topup runs the job in the request (an operator's "run now"): the one Scan of this function.
-    TOPUP_JOB,
+    # POST /periods/{id}/topup starts the top-up function (starts_topup): the HTTP function scans nothing.
     REPORTS,
     {
         # storage.certificates: issue (PutItem), of_guardian (by_guardian); storage.movements: funding, hold, charge,
@@ -138,8 +137,8 @@ HTTP: Access = combine(
         # storage.contracts: get, enrolment (PutItem), accept/charge/end (UpdateItem), a parent's and a provider's
         # lists (by_guardian, by_provider); storage.contracts.find reads the rated contract.
         "contracts": on(GET, PUT, UPDATE, indexes=("by_guardian", "by_provider")),
-        # storage.ratings: rate (PutItem in a transaction), page (Query on the program's partition).
-        "ratings": on(PUT, QUERY),
+        # storage.ratings: rate (the marker's and the rating's PutItem in a transaction), page (Query, newest first).
+        "program_ratings": on(PUT, QUERY),
         # storage.certificates.issue / claim_identity: the child's identity in the registration's (and a merge's)
         # transaction; its old image explains a duplicate. storage.duplicates: a merge reads the duplicate's open
         # contracts (contracts by_certificate) and moves money with storage.movements.add_merge (quota item: periods).
@@ -205,12 +204,14 @@ class FunctionAccess:
     period_schedules: bool = False
     # Tells parents (chalicelib.platform.notifications): events:PutEvents on the stage's notification bus.
     notifications: bool = False
+    # Starts the top-up now (chalicelib.platform.scheduling.InvokeTopupFunction): lambda:InvokeFunction on the top-up.
+    starts_topup: bool = False
 
 
 # Keyed by the Chalice function name (``api_handler`` serves every route).
 FUNCTIONS: dict[str, FunctionAccess] = {
     # Charges, releases and objection decisions are told to the parent.
-    "api_handler": FunctionAccess(HTTP, documents=True, period_schedules=True, notifications=True),
+    "api_handler": FunctionAccess(HTTP, documents=True, period_schedules=True, notifications=True, starts_topup=True),
     "topup": FunctionAccess(TOPUP_JOB),
     "topup_sweep": FunctionAccess(TOPUP_JOB),
     # An expired request's hold released is told to the parent.

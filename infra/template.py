@@ -230,6 +230,16 @@ def function_role(stage: Stage, function: str) -> Json:
         statements.extend(schedule_statements(stage))
     if grant.notifications:
         statements.extend(notification_statements())
+    if grant.starts_topup:
+        statements.append(
+            {
+                "Sid": "StartTheTopup",
+                "Effect": "Allow",
+                # POST /periods/{id}/topup invokes the top-up function asynchronously (InvocationType=Event).
+                "Action": ["lambda:InvokeFunction"],
+                "Resource": _get_arn(function_id("topup")),
+            }
+        )
     if function == STREAM_CONSUMER:
         statements.extend(stream_statements())
     return {

@@ -24,6 +24,9 @@ from functions import runtime
 from tests.helpers import empty_tables
 
 LOCAL_SECRET = "test-secret"
+# The stage has no default (chalicelib/platform/config.py: no stage, no start). The suite runs the local stage unless
+# a test says otherwise; subprocesses that import the app (packaging, routes, probes) inherit it.
+os.environ.setdefault("PFDO_STAGE", "local")
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -33,7 +33,7 @@ from chalicelib.domain.ids import CertificateId, PeriodId
 MIN_AGE = 5
 MAX_AGE = 18  # exclusive: the certificate ends on the 18th birthday
 
-_NUMBER = re.compile(r"^[0-9]{10}$")
+_NUMBER = re.compile(r"[0-9]{10}")
 
 
 class CertificateStatus(str, enum.Enum):
@@ -95,12 +95,12 @@ def new_certificate_number() -> CertificateId:
 
 def has_check_digit(number: str) -> bool:
     """10 digits ending in the Damm check digit: what every number issued now is."""
-    return bool(_NUMBER.match(number)) and damm_state(number) == 0
+    return bool(_NUMBER.fullmatch(number)) and damm_state(number) == 0
 
 
 def has_legacy_check_digit(number: str) -> bool:
     """10 digits ending in a Luhn check digit: the numbers issued before Damm's (see the module's docstring)."""
-    return bool(_NUMBER.match(number)) and luhn_check_digit(number[:9]) == int(number[9])
+    return bool(_NUMBER.fullmatch(number)) and luhn_check_digit(number[:9]) == int(number[9])
 
 
 def is_certificate_number(number: str) -> bool:

@@ -19,7 +19,7 @@ from chalicelib.domain.movements import Charge
 from chalicelib.domain.objection import ObjectionStatus
 from chalicelib.domain.period import Month, Period
 
-_CONTRACT_ID = re.compile(r"^(\d{10})-([0-9a-f]{12})$")
+_CONTRACT_ID = re.compile(r"(\d{10})-([0-9a-f]{12})")
 
 
 class ContractStatus(str, enum.Enum):
@@ -46,14 +46,14 @@ def new_contract_id(certificate_id: str, request_key: str) -> ContractId:
 
 def require_contract_id(text: str) -> ContractId:
     """A well-formed contract id; a malformed one is simply not found."""
-    if not _CONTRACT_ID.match(text):
+    if not _CONTRACT_ID.fullmatch(text):
         raise errors.ContractNotFound()
     return ContractId(text)
 
 
 def certificate_of(contract_id: str) -> CertificateId:
     """The certificate a contract belongs to; refuses a malformed id."""
-    match = _CONTRACT_ID.match(contract_id)
+    match = _CONTRACT_ID.fullmatch(contract_id)
     if not match:
         raise errors.ContractNotFound()
     return CertificateId(match.group(1))

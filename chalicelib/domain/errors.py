@@ -91,6 +91,13 @@ class PeriodOverlaps(DomainError):
     code = "period_overlaps"
 
 
+class TopupNotStarted(DomainError):
+    """The top-up function could not be started just now; nothing was done. Retry shortly."""
+
+    code = "unavailable"
+    status = 503
+
+
 class PeriodNotStarted(DomainError):
     """The period has not started yet in the region's time zone."""
 

@@ -23,7 +23,7 @@ from chalicelib.domain.certificate import CertificateStatus
 from chalicelib.domain.ids import CertificateId, ContractId, PeriodId, ProviderId
 from chalicelib.domain.ledger import EntryKind
 
-_OBJECTION_ID = re.compile(r"^(\d{10}-[0-9a-f]{12})-(\d{4}-\d{2})$")
+_OBJECTION_ID = re.compile(r"(\d{10}-[0-9a-f]{12})-(\d{4}-\d{2})")
 MAX_REASON = 2000
 
 
@@ -51,7 +51,7 @@ def objection_id(contract_id: str, month: str) -> str:
 
 def parse_objection_id(text: str) -> tuple[str, str]:
     """The contract and the month of an objection id; a malformed id is simply not found."""
-    match = _OBJECTION_ID.match(text)
+    match = _OBJECTION_ID.fullmatch(text)
     if not match:
         raise errors.ObjectionNotFound()
     return match.group(1), match.group(2)

@@ -17,8 +17,8 @@ from chalicelib.domain.ids import PeriodId
 from chalicelib.domain.money import Kopecks, prorate
 from chalicelib.domain.reports import share
 
-PERIOD_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,31}$")
-MUNICIPALITY = re.compile(r"^[a-z][a-z0-9_-]{1,47}$")
+PERIOD_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,31}")
+MUNICIPALITY = re.compile(r"[a-z][a-z0-9_-]{1,47}")
 MAX_MONTHS = 24
 
 
@@ -96,7 +96,7 @@ class Period:
     opened_by: str | None = None
 
     def validate(self) -> None:
-        if not PERIOD_ID.match(self.period_id):
+        if not PERIOD_ID.fullmatch(self.period_id):
             raise errors.InvalidRequest("period_id must be 1-32 letters, digits, '-' or '_'")
         self._validate_span()
         self._validate_money()
@@ -117,7 +117,7 @@ class Period:
         if not self.quotas:
             raise errors.InvalidRequest("quotas must name at least one municipality")
         for municipality, quota in self.quotas.items():
-            if not MUNICIPALITY.match(municipality) or quota < 0:
+            if not MUNICIPALITY.fullmatch(municipality) or quota < 0:
                 raise errors.InvalidRequest(f"bad quota for municipality {municipality!r}")
         for band in self.age_nominals:
             if not 0 <= band.age_min <= band.age_max < MAX_AGE or band.nominal <= 0:

@@ -10,7 +10,9 @@ with a capacity of seats. Its life:
                                            closed
 
 Only ``published`` and ``certified`` programs are in the catalog; only a ``certified`` one may be paid for by a
-certificate (сертификат ПФДО). Price changes apply to new enrolments only: a contract keeps the price it was made at.
+certificate (сертификат ПФДО). Certification covers the program's terms (``CERTIFIED_TERMS``: its title, description,
+monthly price and months): an edit that changes one of them sends a certified program back to ``published``, to be
+certified again before a certificate pays for a new enrolment. Contracts keep the terms they were made at.
 Ratings (1-5, once per contract) are summed on the program and on its provider.
 """
 
@@ -72,6 +74,10 @@ TRANSITIONS: dict[Action, tuple[frozenset[ProgramStatus], ProgramStatus]] = {
 LISTED = frozenset({ProgramStatus.PUBLISHED, ProgramStatus.CERTIFIED})
 # A provider may still edit the program's details.
 EDITABLE = frozenset({ProgramStatus.DRAFT, ProgramStatus.PUBLISHED, ProgramStatus.CERTIFIED})
+# What an operator certifies: what is taught (title, description) and what a certificate pays for it (the monthly
+# price, the months). Changing one withdraws the certification. The age range, direction, municipality and period
+# cannot be edited at all; capacity, address and schedule are the organisation of the course, not its terms.
+CERTIFIED_TERMS = ("title", "description", "price_per_month", "months")
 
 
 def next_status(action: Action, current: ProgramStatus) -> ProgramStatus:
@@ -152,7 +158,7 @@ def check_capacity(capacity: int) -> None:
 
 
 def check_municipality(municipality: str) -> None:
-    if not MUNICIPALITY.match(municipality):
+    if not MUNICIPALITY.fullmatch(municipality):
         raise errors.InvalidRequest("municipality must be a lower-case code")
 
 
@@ -219,6 +225,16 @@ class ProgramChanges:
     @property
     def touches_text(self) -> bool:
         return self.title is not None or self.description is not None
+
+    @property
+    def terms(self) -> dict[str, Any]:
+        """The certified terms this change names, with their new values."""
+        named = {name: getattr(self, name) for name in CERTIFIED_TERMS}
+        return {name: value for name, value in named.items() if value is not None}
+
+    def changes_terms_of(self, program: Program) -> bool:
+        """Whether applying this change to ``program`` changes one of its certified terms."""
+        return any(getattr(program, name) != value for name, value in self.terms.items())
 
     def validated(self) -> ProgramChanges:
         if self.empty:
@@ -305,7 +321,8 @@ def check_rating(score: int, comment: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class Rating:
-    """A parent's rating of a program, once per contract. ``guardian_sub`` is kept for audit and never shown."""
+    """A parent's rating of a program, once per contract. ``guardian_sub`` and ``contract_id`` are kept for audit and
+    never shown; ``rating_id`` is random (it names the rating without telling whose it is)."""
 
     program_id: str
     contract_id: str
@@ -313,6 +330,7 @@ class Rating:
     score: int
     rated_at: str
     guardian_sub: str
+    rating_id: str
     comment: str | None = None
 
     @property

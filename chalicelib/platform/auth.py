@@ -34,7 +34,7 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     municipality = claims.get("municipality")
     provider_id = claims.get("provider_id")
     if role is Role.OPERATOR and not (
-        municipality == WHOLE_REGION or (isinstance(municipality, str) and MUNICIPALITY.match(municipality))
+        municipality == WHOLE_REGION or (isinstance(municipality, str) and MUNICIPALITY.fullmatch(municipality))
     ):
         raise errors.Unauthenticated("an operator's token names their municipality (or '*' for the region)")
     if role is Role.PROVIDER and not (isinstance(provider_id, str) and provider_id):

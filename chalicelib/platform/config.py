@@ -8,7 +8,13 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A browser origin: scheme and host (and port), no path, no trailing slash; browsers send hosts in lower case.
-ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
+ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")
+LOCAL_CURSOR_SECRET = "local-cursor-secret"  # noqa: S105 - the local stage's, public on purpose
+MIN_SECRET_CHARS = 16
+
+
+class MissingSetting(RuntimeError):
+    """A setting the function needs was not given to it (a deployment error: never answered as the client's fault)."""
 
 
 class Settings(BaseSettings):
@@ -17,7 +23,9 @@ class Settings(BaseSettings):
     # Built when first read (get_settings), not at import: a cold import pays nothing for it.
     model_config = SettingsConfigDict(env_prefix="PFDO_", frozen=True, defer_build=True)
 
-    stage: Literal["local", "dev", "prod"] = "local"
+    # No default: a function that was not told its stage refuses to start (fail closed) rather than serve the local
+    # stage's /dev/* routes, its /docs page and its settable clock.
+    stage: Literal["local", "dev", "prod"]
     table_prefix: str = Field(default="pfdo-local-", pattern=r"^[A-Za-z0-9_.-]{0,64}$")
     region_timezone: str = "Asia/Kamchatka"
     # The region code groups the periods (one calendar per region).
@@ -38,8 +46,12 @@ class Settings(BaseSettings):
     # the local stage only.
     # In the environment a JSON list, e.g. PFDO_CORS_ORIGINS='["https://navigator.example.ru"]'.
     cors_origins: tuple[str, ...] = ()
-    # Signs pagination cursors so a client cannot forge one.
-    cursor_secret: SecretStr = SecretStr("local-cursor-secret")
+    # Signs pagination cursors so a client cannot forge one (read through ``cursor_key``). Outside the local stage it
+    # has no default: the template passes a generated secret to the HTTP function, and a function without one refuses
+    # to sign or read a cursor. The local stage alone has a default, which anyone can read here.
+    cursor_secret: SecretStr | None = Field(
+        default_factory=lambda data: _local_cursor_secret(data.get("stage")), validate_default=True
+    )
     # Parallel scan segments of the top-up job.
     topup_segments: int = Field(default=4, ge=1, le=64)
     # Certificates read per scan page of the top-up job.
@@ -74,11 +86,18 @@ class Settings(BaseSettings):
     scheduler_role_arn: str | None = None
     schedule_group: str = "default"
 
+    @field_validator("cursor_secret")
+    @classmethod
+    def _cursor_secret_not_blank(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and len(secret.get_secret_value()) < MIN_SECRET_CHARS:
+            raise ValueError(f"cursor_secret: at least {MIN_SECRET_CHARS} characters")
+        return secret
+
     @field_validator("cors_origins")
     @classmethod
     def _bare_origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
         for origin in origins:
-            if origin != "*" and not ORIGIN.match(origin):
+            if origin != "*" and not ORIGIN.fullmatch(origin):
                 raise ValueError(f"{origin!r} is not an origin like https://navigator.example.ru (no path, no slash)")
         return origins
 
@@ -92,7 +111,22 @@ class Settings(BaseSettings):
     def is_local(self) -> bool:
         return self.stage == "local"
 
+    @property
+    def cursor_key(self) -> str:
+        """The key that signs pagination cursors; ``MissingSetting`` when the stage was given none (never a default
+        outside the local stage)."""
+        if self.cursor_secret is None:
+            raise MissingSetting("PFDO_CURSOR_SECRET is not set: this function cannot sign or read cursors")
+        return self.cursor_secret.get_secret_value()
+
+
+def _local_cursor_secret(stage: object) -> SecretStr | None:
+    """The local stage's public default; any other stage gets none."""
+    return SecretStr(LOCAL_CURSOR_SECRET) if stage == "local" else None
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The function's settings from its environment; without ``PFDO_STAGE`` this raises, and the function does not
+    start (the stage has no default)."""
+    return Settings()  # type: ignore[call-arg]  # every field comes from the environment

@@ -80,6 +80,52 @@ class EventBridgeScheduler:
             raise ScheduleFailed(f"the schedule of period {period.period_id}: {failure}") from failure
 
 
+class TopupStarter(Protocol):
+    def start(self, period_id: str) -> bool:
+        """Starts the period's top-up elsewhere and returns True at once; False when the caller must run it itself
+        (the local stage). Raises ``ScheduleFailed`` when it could not be started."""
+        ...
+
+
+class RunHere:
+    """The local stage (``make run``, the tests): no top-up function to invoke; the request runs the top-up."""
+
+    def start(self, period_id: str) -> bool:
+        return False
+
+
+class InvokeTopupFunction:
+    """A deployed stage: the top-up function, invoked asynchronously (``InvocationType=Event``), so the HTTP function
+    never scans certificates. Lambda retries a failed asynchronous invocation twice; the top-up is safe to run again."""
+
+    def __init__(self, function_arn: str, client: Any | None = None) -> None:
+        self._function_arn = function_arn
+        self._client = client
+
+    def start(self, period_id: str) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError  # lazily: botocore loads with the client
+
+        if self._client is None:
+            import boto3  # lazily: no client at import time
+
+            self._client = boto3.client("lambda")
+        try:
+            self._client.invoke(
+                FunctionName=self._function_arn,
+                InvocationType="Event",
+                Payload=json.dumps({"period_id": period_id}).encode(),
+            )
+        except (BotoCoreError, ClientError) as failure:
+            raise ScheduleFailed(f"the top-up of period {period_id}: {failure}") from failure
+        return True
+
+
+def topup_starter_for(settings: Settings) -> TopupStarter:
+    if settings.is_local or not settings.topup_function_arn:
+        return RunHere()
+    return InvokeTopupFunction(settings.topup_function_arn)
+
+
 def scheduler_for(settings: Settings) -> TopupScheduler:
     if settings.is_local or not (settings.topup_function_arn and settings.scheduler_role_arn):
         return NoScheduler()

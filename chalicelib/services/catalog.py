@@ -72,7 +72,7 @@ def filters_of(query: CatalogQuery) -> CatalogFilters:
 def search(ctx: Context, query: CatalogQuery, after: str | None = None) -> CatalogResult:
     """One page of the catalog; ``after`` is the cursor of the previous page (it is valid for the same filters)."""
     filters = filters_of(query)
-    secret = ctx.settings.cursor_secret.get_secret_value()
+    secret = ctx.settings.cursor_key
     scope = filters.scope()
     start = cursor.decode(secret, scope, after)
     page = store.catalog_page(filters, query.limit, start, ctx.settings.catalog_max_queries)

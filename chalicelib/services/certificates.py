@@ -34,13 +34,13 @@ from chalicelib.storage.pages import Page
 from chalicelib.storage.retry import Backoff, retry
 
 FUNDING_BACKOFF = Backoff(5)
-_NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+)*$")
+_NAME = re.compile(r"[^\W\d_]+(?:[ '\-.][^\W\d_]+)*")
 
 
 def normalise_full_name(full_name: str) -> str:
     """One space between words, NFC; letters, spaces, hyphens, apostrophes and dots only."""
     name = " ".join(unicodedata.normalize("NFC", full_name).split())
-    if not 3 <= len(name) <= 200 or not _NAME.match(name):
+    if not 3 <= len(name) <= 200 or not _NAME.fullmatch(name):
         raise errors.InvalidRequest("full_name must be 3-200 letters (spaces, '-', ''' and '.' between words)")
     return name
 
@@ -91,7 +91,7 @@ def register_child(ctx: Context, actor: Principal, full_name: str, birth_date: d
     """Issues the child's certificate (an accounting one: it carries no money until funded)."""
     actor.require(Role.PARENT)
     name = normalise_full_name(full_name)
-    if not MUNICIPALITY.match(municipality):
+    if not MUNICIPALITY.fullmatch(municipality):
         raise errors.InvalidRequest("municipality must be a lower-case code")
     check_registrable(birth_date, ctx.today())
     # One living certificate per child in the region (409 duplicate_child naming only its municipality).

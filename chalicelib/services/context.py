@@ -10,7 +10,14 @@ from datetime import date, datetime
 from chalicelib.domain.period import Period, current_period, local_today
 from chalicelib.platform.clock import Clock
 from chalicelib.platform.config import Settings
-from chalicelib.platform.scheduling import NoScheduler, TopupScheduler, scheduler_for
+from chalicelib.platform.scheduling import (
+    NoScheduler,
+    RunHere,
+    TopupScheduler,
+    TopupStarter,
+    scheduler_for,
+    topup_starter_for,
+)
 from chalicelib.storage import periods as period_store
 from chalicelib.storage.models import bind_tables
 
@@ -48,11 +55,14 @@ class Context:
     calendar: PeriodCalendar
     # Schedules a period's top-up at its start (EventBridge Scheduler in a deployed stage; nothing locally).
     scheduler: TopupScheduler = field(default_factory=NoScheduler)
+    # Starts a top-up now (the top-up function, invoked asynchronously, in a deployed stage; locally: run it here).
+    topup: TopupStarter = field(default_factory=RunHere)
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock, scheduler: TopupScheduler | None = None) -> Context:
         calendar = PeriodCalendar(settings.region_code, settings.period_cache_seconds)
-        return cls(settings, clock, calendar, scheduler if scheduler is not None else scheduler_for(settings))
+        chosen = scheduler if scheduler is not None else scheduler_for(settings)
+        return cls(settings, clock, calendar, chosen, topup_starter_for(settings))
 
     @classmethod
     def for_stage(cls, settings: Settings, clock: Clock) -> Context:

@@ -1,15 +1,20 @@
 """Every CSV the service hands out (the operators' reports, a certificate's statement), through one writer.
 
 ``csv_text`` is the writer: RFC 4180 text (CRLF line ends), one or more tables one after the other with an empty line
-between them, ``None`` as an empty cell. Each export below only says which columns and rows it has. A cell whose
-text came from people (a provider's name, a program's title) is marked ``Text``: the writer neutralises it if a
-spreadsheet would run it as a formula (CSV injection), the one place where that rule lives.
+between them, ``None`` as an empty cell. Each export below only says which columns and rows it has.
+
+The writer is the one place of the rule against CSV (formula) injection: every text cell that a spreadsheet would run
+as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written with a leading
+apostrophe, whatever column it is in and wherever its text came from (a program's title, a provider's name, a label
+counted from either). Numbers stay numbers: integers (kopecks, counts) are never text, and a text that is a plain
+number (``-12.50``) is no formula.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -20,12 +25,8 @@ from chalicelib.domain.statement import BALANCE_FIELDS, FLOWS, Statement
 
 # A cell a spreadsheet would run as a formula starts with one of these.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-class Text(str):
-    """Free text that came from people: written so that no spreadsheet runs it (a leading ``'``)."""
-
-    __slots__ = ()
+# A plain number written as text (roubles, shares): what a spreadsheet reads as a number, never as a formula.
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Table:
 def _cell(value: object) -> object:
     if value is None:
         return ""
-    if isinstance(value, Text) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 
@@ -52,10 +53,6 @@ def csv_text(*tables: Table) -> str:
         writer.writerow(table.header)
         writer.writerows([_cell(cell) for cell in row] for row in table.rows)
     return out.getvalue()
-
-
-def _text(value: str | None) -> Text | None:
-    return None if value is None else Text(value)
 
 
 # --- the operators' reports ------------------------------------------------------------------------------------------
@@ -165,8 +162,8 @@ def statement_csv(statement: Statement) -> str:
             row.amount,
             roubles(row.amount),
             row.contract_id,
-            _text(row.provider),
-            _text(row.program),
+            row.provider,
+            row.program,
             row.month,
         )
         for row in statement.rows

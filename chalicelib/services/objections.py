@@ -158,7 +158,7 @@ def listing(
         return store.of_provider(actor.provider_id, limit, after)
     actor.require(Role.OPERATOR)
     place = municipality or actor.municipality
-    if place is None or not MUNICIPALITY.match(place):
+    if place is None or not MUNICIPALITY.fullmatch(place):
         raise errors.InvalidRequest("name the municipality whose objections to list")
     if not actor.operates_in(place):
         raise errors.Forbidden("the objections belong to another municipality")

@@ -32,7 +32,7 @@ from chalicelib.storage import periods as period_store
 from chalicelib.storage import programs as store
 from chalicelib.storage import providers as provider_store
 from chalicelib.storage.pages import Page
-from chalicelib.storage.programs import Edit
+from chalicelib.storage.programs import Edit, Edited
 from chalicelib.storage.retry import Backoff, retry
 
 EDIT_BACKOFF = Backoff(3)
@@ -106,14 +106,17 @@ def create(
 # --- changes ---------------------------------------------------------------------------------------------------------
 
 
-def change(ctx: Context, actor: Principal, program_id: str, changes: ProgramChanges) -> Program:
-    """The owner edits its program. Without title-xor-description or months this is a single conditional write;
-    otherwise the program is read first and the write is conditioned on what the derived values were made from."""
+def change(ctx: Context, actor: Principal, program_id: str, changes: ProgramChanges) -> Edited:
+    """The owner edits its program, while the provider is approved (a condition of the write). Without
+    title-xor-description or months this is one transaction (and a read of the result); otherwise the program is read
+    first and the write is conditioned on what the derived values were made from. An edit that changes a certified
+    term of a certified program sends it back to ``published`` (``Edited.certification_withdrawn``)."""
     actor.require(Role.PROVIDER)
     valid = changes.validated()
 
-    def attempt(_n: int) -> Program:
-        return store.edit(program_id, str(actor.provider_id), _edit(actor, program_id, valid), utc_stamp(ctx.now()))
+    def attempt(_n: int) -> Edited:
+        edit = _edit(actor, program_id, valid)
+        return store.edit(program_id, str(actor.provider_id), edit, utc_stamp(ctx.now()), actor.sub)
 
     return retry(attempt, EDIT_BACKOFF, on=errors.ConcurrentUpdate, gave_up="the program kept changing; retry")
 
@@ -179,10 +182,13 @@ def _move(ctx: Context, actor: Principal, program_id: str, action: Action) -> Pr
     except errors.Forbidden:
         visible(actor, program)
         raise
+    approved_by = None
     if action is Action.PUBLISH:
-        provider_store.require_approved(program.provider_id)  # as create() does: only an approved provider publishes
+        # As create() does: only an approved provider publishes; read for a clear refusal, and a condition of the write.
+        provider_store.require_approved(program.provider_id)
+        approved_by = program.provider_id
     target = next_status(action, program.status)
-    return store.move(program, target, utc_stamp(ctx.now()), actor.sub)
+    return store.move(program, target, utc_stamp(ctx.now()), actor.sub, approved_by=approved_by)
 
 
 # --- lists -----------------------------------------------------------------------------------------------------------

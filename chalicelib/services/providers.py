@@ -111,7 +111,7 @@ def queue(
         raise errors.InvalidRequest("municipality must be a lower-case code")
     if not actor.operates_in(municipality):
         raise errors.Forbidden("an operator sees only the queue of their municipality")
-    secret = ctx.settings.cursor_secret.get_secret_value()
+    secret = ctx.settings.cursor_key
     scope = f"providers:{municipality}#{status.value}"
     page = store.queue_page(municipality, status, limit, cursor.decode(secret, scope, after))
     return QueuePage(municipality, status, page.items, cursor.encode(secret, scope, page.next_key))

@@ -2,8 +2,9 @@
 program and its provider show the average and the count; everyone, the provider included, sees the scores and
 comments but never who wrote them.
 
-Ratings are keyed by contract, and a contract id would tell the provider whose rating it is, so the list shows no
-contract id, and the cursor of the list carries it encrypted (AES-GCM), not merely signed.
+Ratings are stored under a time-ordered key and listed newest first; a contract id (which begins with the
+certificate's number) would tell the provider whose rating it is, so the list shows none and the key is random past
+the instant. The cursor of the list carries the key encrypted (AES-GCM), not merely signed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +42,7 @@ def rate(ctx: Context, actor: Principal, program_id: str, contract_id: str, scor
         score=score,
         rated_at=utc_stamp(ctx.now()),
         guardian_sub=actor.sub,
+        rating_id=secrets.token_hex(8),
         comment=text,
     )
     store.rate(rating)
@@ -57,11 +60,11 @@ class RatingsPage:
 def list_ratings(ctx: Context, actor: Principal | None, program_id: str, limit: int, after: str | None) -> RatingsPage:
     """The program's summary and a page of its ratings (a GetItem and one Query)."""
     program = programs.visible(actor, program_store.get(program_id, consistent=False))
-    secret = ctx.settings.cursor_secret.get_secret_value()
+    secret = ctx.settings.cursor_key
     scope = f"ratings:{program_id}"
     start = _open(secret, cursor.decode(secret, scope, after))
-    ratings, next_contract = store.page(program_id, limit, start)
-    return RatingsPage(program_id, program.rating, ratings, cursor.encode(secret, scope, _seal(secret, next_contract)))
+    ratings, next_entry = store.page(program_id, limit, start)
+    return RatingsPage(program_id, program.rating, ratings, cursor.encode(secret, scope, _seal(secret, next_entry)))
 
 
 def provider_rating(provider_id: str) -> RatingSummary:
@@ -78,11 +81,11 @@ def _cipher(secret: str) -> Any:
     return AESGCM(hashlib.sha256(f"ratings-cursor\n{secret}".encode()).digest())
 
 
-def _seal(secret: str, contract_id: str | None) -> dict[str, Any] | None:
-    if contract_id is None:
+def _seal(secret: str, entry: str | None) -> dict[str, Any] | None:
+    if entry is None:
         return None
     nonce = os.urandom(_NONCE_BYTES)
-    sealed = _cipher(secret).encrypt(nonce, contract_id.encode(), None)
+    sealed = _cipher(secret).encrypt(nonce, entry.encode(), None)
     return {"after": base64.urlsafe_b64encode(nonce + sealed).decode()}
 
 
@@ -93,7 +96,7 @@ def _open(secret: str, data: dict[str, Any] | None) -> str | None:
 
     try:
         raw = base64.urlsafe_b64decode(str(data["after"]))
-        contract_id = _cipher(secret).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None).decode()
+        entry = _cipher(secret).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None).decode()
     except (KeyError, ValueError, InvalidTag):
         raise errors.InvalidRequest("invalid cursor") from None
-    return contract_id
+    return entry

@@ -48,7 +48,7 @@ def scope(actor: Principal, municipality: str | None) -> str | None:
         if not actor.is_regional_operator:
             raise errors.Forbidden("only a regional operator sees the whole region")
         return None
-    if not MUNICIPALITY.match(wanted):
+    if not MUNICIPALITY.fullmatch(wanted):
         raise errors.InvalidRequest("municipality must be a municipality's code, or '*' for the region")
     if not actor.operates_in(wanted):
         raise errors.Forbidden("the report of another municipality")
@@ -279,7 +279,7 @@ def set_population(ctx: Context, actor: Principal, period_id: str, populations: 
     if not populations or len(populations) > MAX_ITEMS:
         raise errors.InvalidRequest(f"give the population of 1 to {MAX_ITEMS} municipalities")
     for municipality, children in populations.items():
-        if not isinstance(municipality, str) or not MUNICIPALITY.match(municipality):
+        if not isinstance(municipality, str) or not MUNICIPALITY.fullmatch(municipality):
             raise errors.InvalidRequest(f"{municipality!r} is not a municipality's code")
         if isinstance(children, bool) or not isinstance(children, int) or children < 0:
             raise errors.InvalidRequest(f"the population of {municipality} must be a whole number >= 0")

@@ -23,6 +23,7 @@ from chalicelib.domain.ledger import utc_stamp
 from chalicelib.domain.period import Period, segment_record
 from chalicelib.domain.rollover import RolloverOutcome, RolloverPlan, plan_rollover
 from chalicelib.platform import telemetry
+from chalicelib.platform.scheduling import ScheduleFailed
 from chalicelib.services.context import Context
 from chalicelib.storage import certificates as certificate_store
 from chalicelib.storage import movements
@@ -129,17 +130,37 @@ def run_topup(ctx: Context, period_id: str, time_budget_seconds: float) -> bool:
 
     Safe to run again at any time, and twice at once.
     """
+    period = _may_top_up(ctx, period_id)
+    total = period_store.period_state(period_id).period.topup_segments
+    deadline = time.monotonic() + time_budget_seconds
+    with ThreadPoolExecutor(max_workers=total, thread_name_prefix="topup") as pool:
+        runs = list(pool.map(lambda s: run_segment(ctx, period, s, total, deadline), range(total)))
+    return all(run.finished for run in runs)
+
+
+def _may_top_up(ctx: Context, period_id: str) -> Period:
+    """The period, if its top-up may run now: it has begun and no later period has."""
     period = period_store.get_period(period_id)
     if ctx.today() < period.starts_on:
         raise errors.PeriodNotStarted(f"period {period_id} starts on {period.starts_on.isoformat()}")
     current = ctx.current_period()
     if current is not None and current.period_id != period_id:
         raise errors.PeriodSuperseded(f"period {current.period_id} has begun since; top it up instead")
-    total = period_store.period_state(period_id).period.topup_segments
-    deadline = time.monotonic() + time_budget_seconds
-    with ThreadPoolExecutor(max_workers=total, thread_name_prefix="topup") as pool:
-        runs = list(pool.map(lambda s: run_segment(ctx, period, s, total, deadline), range(total)))
-    return all(run.finished for run in runs)
+    return period
+
+
+def start_topup(ctx: Context, period_id: str, time_budget_seconds: float) -> bool | None:
+    """An operator's "top up now": in a deployed stage the top-up function is invoked asynchronously (None: started,
+    the request scans nothing); locally it runs here as ``run_topup`` does (True when complete). Refused as
+    ``run_topup`` refuses, before anything starts."""
+    _may_top_up(ctx, period_id)
+    try:
+        started = ctx.topup.start(period_id)
+    except ScheduleFailed as failure:
+        raise errors.TopupNotStarted() from failure
+    if started:
+        return None
+    return run_topup(ctx, period_id, time_budget_seconds)
 
 
 def run_due_topup(ctx: Context, time_budget_seconds: float) -> str | None:

@@ -41,7 +41,7 @@ def statement(ctx: Context, actor: Principal, certificate_id: str, period_id: st
         if current is None:
             raise errors.NoOpenPeriod("no period has begun: there is nothing to state")
         wanted = current.period_id
-    if not PERIOD_ID.match(wanted):
+    if not PERIOD_ID.fullmatch(wanted):
         raise errors.InvalidRequest("period_id must be 1-32 letters, digits, '-' or '_'")
     period = next((p for p in ctx.calendar.periods() if p.period_id == wanted), None)
     if period is None:

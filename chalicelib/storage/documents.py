@@ -133,10 +133,10 @@ class DocumentStore:
             )
         )
 
-    def ensure_bucket(self, origins: Sequence[str] = ("*",)) -> bool:
+    def ensure_bucket(self, origins: Sequence[str] = ()) -> bool:
         """Creates the bucket if it is missing (local stage and tests; AWS gets it from infra/): private, encrypted
-        by default, and open to browser POSTs (and GETs) from ``origins`` (`make run`: the Navigator's, as in AWS).
-        Returns whether it was created."""
+        by default, and open to browser POSTs (and GETs) from ``origins`` only (never any origin, as in AWS). Returns whether it
+        was created."""
         s3 = self._s3()
         try:
             s3.head_bucket(Bucket=self.bucket)
@@ -164,14 +164,9 @@ class DocumentStore:
                 "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
             },
         )
-        s3.put_bucket_cors(
-            Bucket=self.bucket,
-            CORSConfiguration={
-                "CORSRules": [
-                    {"AllowedMethods": ["POST", "GET"], "AllowedOrigins": list(origins), "AllowedHeaders": ["*"]}
-                ]
-            },
-        )
+        if origins:
+            rule = {"AllowedMethods": ["POST", "GET"], "AllowedOrigins": list(origins), "AllowedHeaders": ["*"]}
+            s3.put_bucket_cors(Bucket=self.bucket, CORSConfiguration={"CORSRules": [rule]})
         return True
 
 

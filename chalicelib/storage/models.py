@@ -445,20 +445,36 @@ class ContractRecord(Model):
     by_guardian = ContractsOfGuardian()
 
 
-class RatingRecord(Model):
-    """A parent's rating of a program, once per contract. The guardian is kept for audit, never shown."""
+class _RatingsTable(Model):
+    """A program's ratings and its per-contract markers share its partition, told apart by ``entry``:
+    ``rating#<rated_at>#<nonce>`` (time-ordered: listed newest first, telling nothing of the contract or the family)
+    and ``contract#<contract_id>`` (the one-rating-per-contract marker, never listed)."""
 
     class Meta:
-        table_name = "ratings"
+        table_name = "program_ratings"
         billing_mode = "PAY_PER_REQUEST"
 
     program_id = UnicodeAttribute(hash_key=True)
-    contract_id = UnicodeAttribute(range_key=True)
+    entry = UnicodeAttribute(range_key=True)
+
+
+class RatingRecord(_RatingsTable):
+    """A parent's rating of a program, once per contract. The guardian and the contract are kept for audit, never
+    shown."""
+
+    contract_id = UnicodeAttribute()
     provider_id = UnicodeAttribute()
     score = NumberAttribute()
     comment = UnicodeAttribute(null=True)
     rated_at = UnicodeAttribute()
     guardian_sub = UnicodeAttribute()
+    rating_id = UnicodeAttribute()
+
+
+class RatedContractRecord(_RatingsTable):
+    """entry = ``contract#<contract_id>``: this contract has rated the program (its rating's key, for audit)."""
+
+    rating_entry = UnicodeAttribute()
 
 
 class ObjectionsOfGuardian(GlobalSecondaryIndex["ObjectionRecord"]):
@@ -559,7 +575,7 @@ TABLES: dict[str, tuple[type[Model], str | None]] = {
     "providers": (ProviderRecord, None),
     "programs": (ProgramRecord, None),
     "contracts": (ContractRecord, None),
-    "ratings": (RatingRecord, None),
+    "program_ratings": (RatingRecord, None),
     "identities": (IdentityRecord, None),
     "objections": (ObjectionRecord, None),
     "aggregates": (AggregateRecord, "expires_at"),
@@ -579,7 +595,9 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ProgramRecord,
     SeatRecord,
     ContractRecord,
+    _RatingsTable,
     RatingRecord,
+    RatedContractRecord,
     IdentityRecord,
     ObjectionRecord,
     AggregateRecord,

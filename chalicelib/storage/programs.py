@@ -27,7 +27,7 @@ from chalicelib.storage.mapping import Mapper, Spread, enum_of, list_of
 from chalicelib.storage.models import ProgramRecord
 from chalicelib.storage.pages import Page
 from chalicelib.storage.providers import add_approved_check
-from chalicelib.storage.transactions import Transaction, fail_with
+from chalicelib.storage.transactions import OnFailure, Transaction, fail_with
 
 PROGRAM = "program"
 # The partition of the region-wide catalog index (catalog_of_region): one region per deployment.
@@ -136,8 +136,15 @@ class Edit:
     read_description: str | None = None
 
 
-def _edit_refusal(provider_id: str, change: Edit) -> Explain:
-    def explain(now: Program | None) -> Exception:
+class _CertifiedTermsChanged(Exception):
+    """The program is certified and the edit changes a certified term: ``edit`` withdraws the certification with it."""
+
+
+def _edit_refusal(provider_id: str, change: Edit, *, withdrawing: bool) -> OnFailure:
+    """Why the edit's condition failed, from the program's old image (ALL_OLD: nothing is read to explain it)."""
+
+    def explain(image: dict[str, Any] | None) -> Exception:
+        now = PROGRAMS.from_image(image) if image else None
         if now is None:
             return errors.ProgramNotFound()
         if now.provider_id != provider_id:
@@ -149,32 +156,85 @@ def _edit_refusal(provider_id: str, change: Edit) -> Explain:
         capacity = change.changes.capacity
         if capacity is not None and now.seats_taken > capacity:
             return errors.CapacityBelowSeats(f"{now.seats_taken} seats are taken; the capacity cannot be {capacity}")
+        if not withdrawing and now.status is ProgramStatus.CERTIFIED and change.changes.changes_terms_of(now):
+            return _CertifiedTermsChanged()
         return errors.ConcurrentUpdate("the program changed while it was edited; retry")
 
     return explain
 
 
-def edit(program_id: str, provider_id: str, change: Edit, updated_at: str) -> Program:
-    """Applies ``edit`` if the program is the provider's and still editable, and (for a capacity) if no more seats
-    are taken than the new capacity: ``seats_taken <= :capacity`` is checked by DynamoDB in the same write as the
-    enrolments' ``seats_taken < capacity``, so I6 holds under any interleaving."""
-    actions: list[UpdateAction] = [ProgramRecord.updated_at.set(updated_at), ProgramRecord.version.add(1)]
+@dataclass(frozen=True)
+class Edited:
+    """The program after an edit, and whether the edit withdrew its certification (it changed a certified term)."""
+
+    program: Program
+    certification_withdrawn: bool
+
+
+def edit(program_id: str, provider_id: str, change: Edit, updated_at: str, changed_by: str) -> Edited:
+    """Applies ``change`` if the program is the provider's and still editable, if the provider is approved (a
+    suspended provider changes nothing), and (for a capacity) if no more seats are taken than the new capacity:
+    ``seats_taken <= :capacity`` is checked by DynamoDB in the same write as the enrolments' ``seats_taken <
+    capacity``, so I6 holds under any interleaving.
+
+    A certified program whose certified terms the change alters goes back to ``published`` in the same write: the
+    first transaction keeps the status only if the program is not certified or the terms stay as they are; when that
+    is what failed, the second one moves it from ``certified`` (a new status in between: ``ConcurrentUpdate``, the
+    caller retries). Then one consistent GetItem reads the program as it now is."""
+    try:
+        _commit_edit(program_id, provider_id, change, updated_at, changed_by, withdraw=False)
+        withdrawn = False
+    except _CertifiedTermsChanged:
+        _commit_edit(program_id, provider_id, change, updated_at, changed_by, withdraw=True)
+        withdrawn = True
+    return Edited(get(program_id), withdrawn)
+
+
+def _commit_edit(
+    program_id: str, provider_id: str, change: Edit, updated_at: str, changed_by: str, *, withdraw: bool
+) -> None:
+    P = ProgramRecord
+    actions: list[UpdateAction] = [P.updated_at.set(updated_at), P.version.add(1)]
     values = {f.name: getattr(change.changes, f.name) for f in fields(ProgramChanges)}
     for name, value in {**values, "search_text": change.search_text}.items():
         if value is not None:
-            actions.append(getattr(ProgramRecord, name).set(value))
-    condition = (
-        ProgramRecord.program_id.exists()
-        & (ProgramRecord.provider_id == provider_id)
-        & ProgramRecord.status.is_in(*(s.value for s in EDITABLE))
-    )
+            actions.append(getattr(P, name).set(value))
+    condition = P.program_id.exists() & (P.provider_id == provider_id)
+    if withdraw:
+        # Back to the catalog's "published" (its catalog keys stay): certified again only by an operator.
+        actions += [
+            P.status.set(ProgramStatus.PUBLISHED.value),
+            P.status_changed_at.set(updated_at),
+            P.status_changed_by.set(changed_by),
+        ]
+        condition &= P.status == ProgramStatus.CERTIFIED.value
+    else:
+        condition &= P.status.is_in(*(s.value for s in EDITABLE))
+        terms = change.changes.terms
+        if terms:
+            unchanged: Condition = P.status != ProgramStatus.CERTIFIED.value
+            same: Condition | None = None
+            for name, value in terms.items():
+                part = getattr(P, name) == value
+                same = part if same is None else same & part
+            condition &= unchanged | same
     if change.changes.capacity is not None:
-        condition &= ProgramRecord.seats_taken <= change.changes.capacity
+        condition &= P.seats_taken <= change.changes.capacity
     if change.read_title is not None:
-        condition &= ProgramRecord.title == change.read_title
+        condition &= P.title == change.read_title
     if change.read_description is not None:
-        condition &= ProgramRecord.description == change.read_description
-    return _update(program_id, actions, condition, _edit_refusal(provider_id, change))
+        condition &= P.description == change.read_description
+    tx = Transaction()
+    tx.update(
+        P(program_id=program_id, record=PROGRAM),
+        actions,
+        condition,
+        _edit_refusal(provider_id, change, withdrawing=withdraw),
+        want_old_image=True,
+        rank=1,  # "not your program" explains a refusal before "your provider is suspended"
+    )
+    add_approved_check(tx, provider_id)
+    tx.commit()
 
 
 def _move_refusal(read: Program) -> Explain:
@@ -188,9 +248,12 @@ def _move_refusal(read: Program) -> Explain:
     return explain
 
 
-def move(read: Program, target: ProgramStatus, changed_at: str, changed_by: str) -> Program:
+def move(
+    read: Program, target: ProgramStatus, changed_at: str, changed_by: str, *, approved_by: str | None = None
+) -> Program:
     """Moves the program from the status it was read in to ``target``, only if it is still in that status; the
-    catalog keys are set when it enters the catalog and removed when it leaves."""
+    catalog keys are set when it enters the catalog and removed when it leaves. With ``approved_by`` (publishing), the
+    write is also conditioned on that provider being approved: one transaction, then one consistent GetItem."""
     actions: list[UpdateAction] = [
         ProgramRecord.status.set(target.value),
         ProgramRecord.status_changed_at.set(changed_at),
@@ -206,7 +269,21 @@ def move(read: Program, target: ProgramStatus, changed_at: str, changed_by: str)
         & (ProgramRecord.status == read.status.value)
         & (ProgramRecord.provider_id == read.provider_id)
     )
-    return _update(read.program_id, actions, condition, _move_refusal(read))
+    if approved_by is None:
+        return _update(read.program_id, actions, condition, _move_refusal(read))
+    explain = _move_refusal(read)
+    tx = Transaction()
+    tx.update(
+        ProgramRecord(program_id=read.program_id, record=PROGRAM),
+        actions,
+        condition,
+        lambda image: explain(PROGRAMS.from_image(image) if image else None),
+        want_old_image=True,
+        rank=1,
+    )
+    add_approved_check(tx, approved_by)
+    tx.commit()
+    return get(read.program_id)
 
 
 # --- lists -----------------------------------------------------------------------------------------------------------

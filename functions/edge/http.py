@@ -27,7 +27,7 @@ from chalicelib.platform.auth import authenticate
 from chalicelib.services.context import Context
 from chalicelib.storage import idempotency
 from functions import runtime
-from functions.edge.route import Route
+from functions.edge.route import Route, malformed_parameter
 
 Body = TypeVar("Body", bound=BaseModel)
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -49,6 +49,24 @@ class Unavailable(errors.DomainError):
 
     code = "unavailable"
     status = 503
+
+
+# The refusal of a path parameter that cannot be an id: the not-found of the thing it names.
+PARAMETER_NOT_FOUND: dict[str, type[errors.NotFound]] = {
+    "period_id": errors.PeriodNotFound,
+    "certificate_id": errors.CertificateNotFound,
+    "provider_id": errors.ProviderNotFound,
+    "program_id": errors.ProgramNotFound,
+    "contract_id": errors.ContractNotFound,
+    "objection_id": errors.ObjectionNotFound,
+}
+
+
+def not_found(parameter: str) -> errors.NotFound:
+    refusal = PARAMETER_NOT_FOUND.get(parameter)
+    if refusal is not None:
+        return refusal()
+    return errors.NotFound(f"no such {parameter.removesuffix('_id').replace('_', ' ')}")
 
 
 def _ascii_digits(value: Any) -> Any:
@@ -257,17 +275,13 @@ def serve(route: Route, view: Callable[[Call], Reply], request: Request, params:
         headers = {k.lower(): v for k, v in (request.headers or {}).items()}
         if not route.public:
             principal = authenticate(ctx.settings, headers.get("authorization"))
+        malformed = malformed_parameter(params)
+        if malformed is not None:
+            # Refused before the view and before any read: such a value names nothing, and is answered as an id that
+            # names nothing is (a caller cannot tell a malformed id from an unknown one).
+            raise not_found(malformed)
         query = dict(request.query_params or {})
-        call = Call(ctx, principal, dict(params), query, _raw_body(request.raw_body), headers)
-        header = headers.get("idempotency-key")
-        if route.idempotency_key in ("required", "in_transaction") and not header:
-            reply = Reply(error_body("idempotency_key_required", "send an Idempotency-Key header"), 400)
-        elif header and route.idempotency_key == "in_transaction":
-            reply = _idempotent_in_transaction(view, call, route.key, header)
-        elif header and route.idempotency_key != "none":
-            reply = _idempotent(view, call, route.key, header)
-        else:
-            reply = _run(view, call)
+        reply = _answer(route, view, Call(ctx, principal, dict(params), query, _raw_body(request.raw_body), headers))
     except (errors.DomainError, ValidationError) as failure:
         reply = _error_reply(failure)
     except PynamoDBException as failure:
@@ -282,8 +296,28 @@ def serve(route: Route, view: Callable[[Call], Reply], request: Request, params:
         runtime.logger().exception("unhandled", extra={"request_id": request_id, "route": route.key})
         reply = _internal_error()
     _log(request_id, route.key, principal, reply, started)
+    return _response(route, request, reply)
+
+
+def _answer(route: Route, view: Callable[[Call], Reply], call: Call) -> Reply:
+    """The view's reply, through the route's Idempotency-Key handling."""
+    header = call.headers.get("idempotency-key")
+    if route.idempotency_key in ("required", "in_transaction") and not header:
+        return Reply(error_body("idempotency_key_required", "send an Idempotency-Key header"), 400)
+    if header and route.idempotency_key == "in_transaction":
+        return _idempotent_in_transaction(view, call, route.key, header)
+    if header and route.idempotency_key != "none":
+        return _idempotent(view, call, route.key, header)
+    return _run(view, call)
+
+
+def _response(route: Route, request: Request, reply: Reply) -> Response:
     body = _json(reply.body) if reply.is_json else reply.body
-    return Response(body, status_code=reply.status, headers={"Content-Type": reply.content_type, **reply.headers})
+    headers: dict[str, str | list[str]] = {"Content-Type": reply.content_type, **reply.headers}
+    if not route.public or "authorization" in {name.lower() for name in request.headers or {}}:
+        # Personal data (or an answer to someone who is signed in): no cache, shared or the browser's, keeps it.
+        headers["Cache-Control"] = "no-store"
+    return Response(body, status_code=reply.status, headers=headers)
 
 
 def _internal_error() -> Reply:

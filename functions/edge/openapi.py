@@ -9,7 +9,6 @@ Built on the first request for it (every view module is imported then) and kept 
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
@@ -19,7 +18,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from chalicelib.domain import errors
 from functions.edge.apidoc import ApiDoc, doc_of
-from functions.edge.route import Route
+from functions.edge.route import PATH_PATTERNS, Route
 from functions.edge.routes import routes, view_of
 
 if TYPE_CHECKING:
@@ -62,7 +61,6 @@ PATH_PARAMETERS = {
     "objection_id": "The objection's id.",
     "name": "The asset's file name.",
 }
-_PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 DESCRIPTION = """\
 The HTTP API of the region's personified financing of children's supplementary education (ПФДО).
@@ -187,9 +185,9 @@ def _parameters(route: Route, doc: ApiDoc, schemas: dict[str, Any], refs: Refs) 
             "in": "path",
             "required": True,
             "description": PATH_PARAMETERS.get(name, name),
-            "schema": {"type": "string", "minLength": 1},
+            "schema": {"type": "string", "pattern": f"^(?:{PATH_PATTERNS[name]})$"},
         }
-        for name in _PARAMETER.findall(route.path)
+        for name in route.parameters
     ]
     if doc.query is not None:
         model = _resolved(refs[(doc.query, "validation")], schemas)
@@ -253,15 +251,17 @@ _PROBLEM = {
 
 def _refusal_classes(route: Route, doc: ApiDoc) -> list[type[errors.DomainError]]:
     """The domain errors ``route`` may answer with: the view's and those of the edge that apply to it."""
-    from functions.edge.http import Unavailable  # the edge, loaded with the document only
+    from functions.edge.http import PARAMETER_NOT_FOUND, Unavailable  # the edge, loaded with the document only
 
     generic: list[type[errors.DomainError]] = [errors.InvalidRequest, Unavailable]
     if doc.body is not None:
         generic.append(errors.InvalidJson)
     if not route.public:
         generic += [errors.Unauthenticated, errors.Forbidden]
-    if _PARAMETER.search(route.path):
+    if route.parameters:
         generic.append(errors.NotFound)
+        # A path id that cannot be one is refused by the edge as the thing it names is when absent.
+        generic += [PARAMETER_NOT_FOUND[name] for name in route.parameters if name in PARAMETER_NOT_FOUND]
     if route.idempotency_key != "none":
         generic += [errors.IdempotencyKeyReused, errors.RequestInProgress]
     return [*generic, *doc.refusals]

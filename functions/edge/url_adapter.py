@@ -19,6 +19,9 @@ Decisions, so nobody has to rediscover them:
 - Chalice's own errors (``{"Code", "Message"}``, e.g. 415 for a body that is not JSON) are rewritten to the API's
   ``{"error": {"code", "message"}}`` shape.
 - Every response carries ``Vary: Origin``, allowed origin or not, so no cache hands one origin's answer to another.
+- Every response, the adapter's own included, carries ``X-Content-Type-Options: nosniff`` and HSTS
+  (``SECURITY_HEADERS``); the routes add ``Cache-Control: no-store`` to every answer that may hold personal data
+  (functions/edge/http.py).
 """
 
 from __future__ import annotations
@@ -38,12 +41,20 @@ if TYPE_CHECKING:
 Event = dict[str, Any]
 Handler = Callable[[Event, Any], Event]
 
-ALLOWED_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key"
+# X-Amz-Content-Sha256: a body sent through CloudFront to the Function URL carries its SHA-256 (origin access control
+# signs it; Lambda takes no unsigned payload), web/src/api.ts adds it.
+ALLOWED_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Amz-Content-Sha256"
 # Response headers a browser script may read besides the CORS-safelisted ones.
 EXPOSED_RESPONSE_HEADERS = "Idempotent-Replayed, Retry-After"
 PREFLIGHT_MAX_AGE_SECONDS = 600
+HSTS_SECONDS = 2 * 365 * 24 * 3600
+# On every answer of the API: no content sniffing, and HTTPS only from the first answer on (two years, subdomains).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": f"max-age={HSTS_SECONDS}; includeSubDomains",
+}
 WILDCARD = "*"
-_PARAMETER = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$")
+_PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}")
 _CAPITALS = re.compile(r"(?<!^)(?=[A-Z])")
 # Chalice's error codes whose snake_case form would not match the API's own codes.
 _CHALICE_CODES = {"InternalServerError": "internal_error", "MethodNotAllowedError": "method_not_allowed"}
@@ -63,7 +74,7 @@ class Route:
         parts: list[str] = []
         rank: list[int] = []
         for segment in template.strip("/").split("/") if template != "/" else []:
-            parameter = _PARAMETER.match(segment)
+            parameter = _PARAMETER.fullmatch(segment)
             if parameter is None:
                 parts.append(re.escape(segment))
                 rank.append(0)
@@ -77,10 +88,26 @@ class Route:
         return cls(template, pattern, tuple(sorted(m.upper() for m in methods)), tuple(rank))
 
     def match(self, raw_path: str) -> dict[str, str] | None:
-        found = self.pattern.match(raw_path)
+        found = self.pattern.fullmatch(raw_path)
         if found is None:
             return None
         return {name: unquote(value) for name, value in found.groupdict().items()}
+
+
+# Behind CloudFront the Authorization header is CloudFront's SigV4 signature for the Function URL (origin access
+# control), so the distribution's viewer-request function moves the caller's own Authorization (the bearer token) to
+# this header (infra/template.py: VIEWER_REQUEST_FUNCTION). The adapter puts it back before the app reads it.
+VIEWER_AUTHORIZATION = "x-viewer-authorization"
+_SIGV4 = "AWS4-HMAC-SHA256 "
+
+
+def _viewer_authorization(headers: dict[str, str]) -> dict[str, str]:
+    viewer = headers.pop(VIEWER_AUTHORIZATION, None)
+    if viewer is not None:
+        headers["authorization"] = viewer
+    elif headers.get("authorization", "").startswith(_SIGV4):
+        del headers["authorization"]  # CloudFront's signature, not the caller's token: the caller sent none
+    return headers
 
 
 def compile_routes(routes: Mapping[str, Mapping[str, Any]]) -> list[Route]:
@@ -109,7 +136,7 @@ class UrlRequest:
     @classmethod
     def of(cls, event: Mapping[str, Any]) -> UrlRequest:
         http = (event.get("requestContext") or {}).get("http") or {}
-        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+        headers = _viewer_authorization({str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()})
         raw_path = event.get("rawPath") or http.get("path") or "/"
         return cls(str(http.get("method") or "GET").upper(), str(raw_path), headers)
 
@@ -148,6 +175,8 @@ class FunctionUrlAdapter:
                 response["headers"]["Access-Control-Allow-Origin"] = origin
                 response["headers"]["Access-Control-Expose-Headers"] = EXPOSED_RESPONSE_HEADERS
         _add_vary_origin(response["headers"])
+        for name, value in SECURITY_HEADERS.items():
+            response["headers"].setdefault(name, value)
         return response
 
     def _allowed_origin(self, origin: str | None) -> str | None:

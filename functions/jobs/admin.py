@@ -1,8 +1,12 @@
 """The operators' console function: one Lambda invoked with a JSON event (test events in infra/events/).
 
-Every action is idempotent (running it twice leaves the same state) and logged with the operator's name.
+Every action is idempotent (running it twice leaves the same state) and logged with the invoking identity as the
+actor, never a name the event gives: through the console's Function URL (auth type ``AWS_IAM``, invoked by the MFA
+role only) the caller's IAM ARN from the signed request; invoked directly, the invocation's request id, which the
+CloudTrail data event of that invocation ties to the caller.
 """
 
+import base64
 import functools
 import json
 import time
@@ -25,7 +29,6 @@ from functions import runtime
 from functions.jobs.budget import seconds_to_work
 from functions.schemas import OpenPeriodIn, PeriodOut
 
-Operator = Annotated[str, Field(min_length=1, max_length=128)]
 CertificateId = Annotated[str, Field(pattern=r"^\d{10}$")]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
 # Leave time to answer before Lambda stops the function.
@@ -33,8 +36,8 @@ SAFETY_MARGIN_SECONDS = 30.0
 
 
 class _Command(BaseModel):
+    # No ``operator``: an event that names one is refused (the actor is the invoking identity, see invoker()).
     model_config = ConfigDict(extra="forbid", defer_build=True)
-    operator: Operator = "console"
 
 
 class OpenPeriodCommand(_Command):
@@ -112,12 +115,34 @@ def _commands() -> TypeAdapter[Command]:
     return TypeAdapter(Command)
 
 
-def _operator(command: _Command) -> Principal:
-    """The console user acts as a regional operator (their IAM permission to invoke this function is the gate)."""
-    return Principal(sub=f"console:{command.operator}", role=Role.OPERATOR, municipality=WHOLE_REGION)
+class NoIdentity(ValueError):
+    """A Function URL request without the signed IAM identity: nothing is done."""
 
 
-def _open_period(ctx: Context, command: OpenPeriodCommand) -> dict[str, Any]:
+def invoker(event: dict[str, Any], context: Any) -> tuple[str, dict[str, Any]]:
+    """The invoking identity and the command. Through the Function URL (a signed request), the caller's IAM ARN and
+    the request's JSON body; a direct Invoke carries no identity into the function, so its request id stands for it
+    (CloudTrail's data event of that invocation names the caller)."""
+    if "requestContext" in event:
+        iam = (event["requestContext"].get("authorizer") or {}).get("iam") or {}
+        caller = iam.get("userArn")
+        if not caller:
+            raise NoIdentity("the request carries no IAM identity")
+        body = event.get("body") or "{}"
+        if event.get("isBase64Encoded"):
+            body = base64.b64decode(body).decode()
+        command = json.loads(body)
+        return f"iam:{caller}", command if isinstance(command, dict) else {}
+    request_id = getattr(context, "aws_request_id", None) or "unknown"
+    return f"invoke:{request_id}", event
+
+
+def _operator(caller: str) -> Principal:
+    """The console user acts as a regional operator (invoking this function through the MFA role is the gate)."""
+    return Principal(sub=f"console:{caller}", role=Role.OPERATOR, municipality=WHOLE_REGION)
+
+
+def _open_period(ctx: Context, command: OpenPeriodCommand, operator: Principal) -> dict[str, Any]:
     body = command.period
     period = Period(
         period_id=PeriodId(body.period_id),
@@ -129,21 +154,21 @@ def _open_period(ctx: Context, command: OpenPeriodCommand) -> dict[str, Any]:
         age_nominals=tuple(AgeNominal(b.age_min, b.age_max, b.nominal) for b in body.age_nominals),
     )
     try:
-        state = periods.open_period(ctx, _operator(command), period)
+        state = periods.open_period(ctx, operator, period)
     except errors.PeriodExists:
         # Already open: schedule its top-up again (a schedule that failed the first time) and report it as it is.
-        periods.schedule_again(ctx, _operator(command), period.period_id)
-        state = periods.get(ctx, _operator(command), period.period_id)
+        periods.schedule_again(ctx, operator, period.period_id)
+        state = periods.get(ctx, operator, period.period_id)
     return PeriodOut.of(state).model_dump(mode="json")
 
 
-def _progress(ctx: Context, command: _Command, period_id: str) -> dict[str, Any]:
-    return PeriodOut.of(periods.get(ctx, _operator(command), period_id)).model_dump(mode="json")
+def _progress(ctx: Context, operator: Principal, period_id: str) -> dict[str, Any]:
+    return PeriodOut.of(periods.get(ctx, operator, period_id)).model_dump(mode="json")
 
 
-def _run_topup(ctx: Context, command: RunTopupCommand, budget: float) -> dict[str, Any]:
+def _run_topup(ctx: Context, command: RunTopupCommand, budget: float, operator: Principal) -> dict[str, Any]:
     complete = run_topup(ctx, command.period_id, budget)
-    return {"complete": complete, "period": _progress(ctx, command, command.period_id)}
+    return {"complete": complete, "period": _progress(ctx, operator, command.period_id)}
 
 
 def _reconcile(certificate_id: str) -> dict[str, Any]:
@@ -186,17 +211,17 @@ def _decide_on_provider(
     return {"provider_id": moved.provider_id, "status": moved.status.value}
 
 
-def handle(ctx: Context, event: dict[str, Any], budget: float) -> dict[str, Any]:
+def handle(ctx: Context, event: dict[str, Any], budget: float, caller: str) -> dict[str, Any]:
     # The event is JSON: validate it as JSON, so strict models read dates from strings as they do over HTTP.
     command = _commands().validate_json(json.dumps(event))
-    operator = _operator(command)
+    operator = _operator(caller)
     match command:
         case OpenPeriodCommand():
-            return _open_period(ctx, command)
+            return _open_period(ctx, command, operator)
         case RunTopupCommand():
-            return _run_topup(ctx, command, budget)
+            return _run_topup(ctx, command, budget, operator)
         case TopupProgressCommand():
-            return _progress(ctx, command, command.period_id)
+            return _progress(ctx, operator, command.period_id)
         case ReconcileCommand():
             return _reconcile(command.certificate_id)
         case ReconcileAllCommand():
@@ -221,10 +246,12 @@ def admin(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ctx = runtime.context()
     started = time.perf_counter()
     budget = seconds_to_work(context, SAFETY_MARGIN_SECONDS)
-    action = event.get("action") if isinstance(event, dict) else None
-    operator = event.get("operator", "console") if isinstance(event, dict) else None
+    caller = "unknown"
+    action = None
     try:
-        reply: dict[str, Any] = {"ok": True, "action": action, "result": handle(ctx, event, budget)}
+        caller, command = invoker(event if isinstance(event, dict) else {}, context)
+        action = command.get("action")
+        reply: dict[str, Any] = {"ok": True, "action": action, "result": handle(ctx, command, budget, caller)}
     except errors.DomainError as refusal:
         reply = {"ok": False, "action": action, "error": {"code": refusal.code, "message": refusal.message}}
     except ValidationError as invalid:
@@ -232,11 +259,13 @@ def admin(event: dict[str, Any], context: Any) -> dict[str, Any]:
             {"field": ".".join(map(str, p["loc"])), "problem": p["msg"]} for p in invalid.errors(include_url=False)
         ]
         reply = {"ok": False, "action": action, "error": {"code": "validation_error", "details": problems}}
+    except ValueError as unreadable:  # NoIdentity, a body that is not JSON (or not base64): after ValidationError
+        reply = {"ok": False, "action": action, "error": {"code": "invalid_request", "message": str(unreadable)}}
     runtime.logger().info(
         "admin",
         extra={
             "action": action,
-            "actor": f"console:{operator}",
+            "actor": f"console:{caller}",
             "outcome": "ok" if reply["ok"] else reply["error"]["code"],
             "latency_ms": round((time.perf_counter() - started) * 1000, 1),
         },

@@ -11,8 +11,10 @@ memory: the local stage's table prefix comes from .chalice/config.json and canno
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -224,3 +226,43 @@ def test_concurrent_registrations_each_belong_to_their_caller(server: Server) ->
         status, body = server.call("GET", f"/certificates/{ids[n]}", other)
         assert status == 404, body
     server.assert_no_server_error()
+
+
+def _raw(server: Server, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    """One request with any method (urllib refuses some), as an outside scanner sends it."""
+    host, port = server.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.putrequest(method, path, skip_accept_encoding=True)
+        connection.putheader("Content-Length", "0")
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "FOO", "HEAD"])
+def test_a_method_the_api_does_not_serve_is_a_json_405_as_the_function_url_answers(server: Server, method: str) -> None:
+    """The outside review's scanner got the HTTP server's HTML 501 for TRACE; the Function URL adapter answers 405."""
+    status, headers, body = _raw(server, method, "/children")
+    assert status == 405, body
+    assert headers["content-type"] == "application/json"
+    assert headers["allow"] == "GET, POST"
+    if method != "HEAD":  # a HEAD answer carries no body
+        assert json.loads(body)["error"]["code"] == "method_not_allowed"
+    status, headers, body = _raw(server, method, "/no/such/path")
+    assert status == 404 and headers["content-type"] == "application/json"
+
+
+def test_a_request_the_http_server_cannot_parse_is_answered_in_json(server: Server) -> None:
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as raw:
+        raw.sendall(b"GET /chil dren HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := raw.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), head
+    assert b"Content-Type: application/json" in head
+    assert json.loads(body)["error"]["code"] == "bad_request"

@@ -16,6 +16,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.domain.period import Period
+from functions import runtime
 from infra.access import FUNCTIONS
 from tests.conftest import ROOT
 from tests.factories import approved_provider, program
@@ -61,6 +62,17 @@ def ok(response: Any, status: int = 200) -> Any:
     return payload(response)
 
 
+class _Started:
+    """The deployed stage's top-up starter, as a fake."""
+
+    def __init__(self) -> None:
+        self.periods: list[str] = []
+
+    def start(self, period_id: str) -> bool:
+        self.periods.append(period_id)
+        return True
+
+
 def only_allowed(function: str, seen: set[Request]) -> None:
     refused = not_allowed(seen, FUNCTIONS[function].tables)
     assert not refused, f"{function} sent requests its role does not allow: {', '.join(map(str, refused))}"
@@ -94,7 +106,9 @@ def funded_child_with_a_contract(api: Client, accepted: bool = True) -> dict[str
 REASON = {"reason": "занятий не было"}
 
 
-def test_the_http_routes_send_only_what_the_api_handlers_role_allows(api: Client, log: AccessLog) -> None:
+def test_the_http_routes_send_only_what_the_api_handlers_role_allows(
+    api: Client, log: AccessLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with log.recording() as seen:
         region = token(api, role="operator", sub="op-region", municipality="*")
         elizovo = token(api, role="operator", sub="op-e", municipality="elizovo")
@@ -144,7 +158,12 @@ def test_the_http_routes_send_only_what_the_api_handlers_role_allows(api: Client
         ok(call(api, "POST", f"/certificates/{certificate}/unfreeze", None, elizovo))
         call(api, "POST", "/dev/clock", {"now": "2028-01-01T00:05:00+12:00"})
         ok(call(api, "GET", f"/certificates/{certificate}", None, parent))  # rolled over on first touch
-        ok(call(api, "POST", "/periods/2028/topup", None, region))
+        # As deployed: the route starts the top-up function (its role's lambda:InvokeFunction) and scans nothing;
+        # the local stage's "run it here" is the top-up's own code, checked against the top-up's role below.
+        started = _Started()
+        monkeypatch.setattr(runtime.context(), "topup", started)
+        ok(call(api, "POST", "/periods/2028/topup", None, region), 202)
+        assert started.periods == ["2028"]
     only_allowed("api_handler", seen)
     assert {r.table for r in seen} == set(FUNCTIONS["api_handler"].tables)  # the flow reached every table
 

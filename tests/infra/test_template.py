@@ -158,9 +158,9 @@ def test_scans_belong_to_jobs_and_only_the_api_handler_touches_idempotency_and_d
     resources: dict[str, Any],
 ) -> None:
     scans = {f: {t for t, a, _ in dynamodb_grants(resources[role_id(f)]) if a == "Scan"} for f in FUNCTIONS}
-    # The HTTP handler scans certificates for POST /periods/{id}/topup only (an operator's "run the top-up now").
+    # The HTTP handler scans nothing: POST /periods/{id}/topup starts the top-up function, which scans.
     assert scans == {
-        "api_handler": {"certificates"},
+        "api_handler": set(),
         "topup": {"certificates"},
         "topup_sweep": {"certificates"},
         "contract_expiry": {"contracts"},
@@ -173,6 +173,15 @@ def test_scans_belong_to_jobs_and_only_the_api_handler_touches_idempotency_and_d
         role = resources[role_id(function)]
         has_s3 = any(a.startswith("s3:") for s in statements(role) for a in as_list(s["Action"]))
         assert has_s3 == (function == "api_handler")
+
+
+def test_only_the_http_function_may_start_the_top_up_and_only_the_top_up(resources: dict[str, Any]) -> None:
+    invokes = {
+        f: [s["Resource"] for s in statements(resources[role_id(f)]) if "lambda:InvokeFunction" in as_list(s["Action"])]
+        for f in FUNCTIONS
+    }
+    assert invokes == {f: ([{"Fn::GetAtt": ["Topup", "Arn"]}] if f == "api_handler" else []) for f in FUNCTIONS}
+    assert "PFDO_TOPUP_FUNCTION_ARN" in resources["APIHandler"]["Properties"]["Environment"]["Variables"]
 
 
 def test_no_role_allows_a_wildcard_action_or_resource(resources: dict[str, Any]) -> None:
@@ -487,7 +496,7 @@ def test_the_api_handlers_environment_makes_valid_settings(
     assert settings.cognito_client_ids == (SAMPLE["UserPoolClient"],)
     assert settings.cors_origins == (SITE, *SAMPLE["AllowedOrigins"])
     assert settings.documents_bucket == SAMPLE["DocumentsBucket"]
-    assert settings.cursor_secret.get_secret_value() == "a-generated-secret"
+    assert settings.cursor_key == "a-generated-secret"
 
 
 def test_every_setting_the_template_passes_is_one_the_application_reads(resources: dict[str, Any]) -> None:

@@ -130,7 +130,7 @@ class World:
 
     def console(self, event: dict[str, Any]) -> dict[str, Any]:
         """The operators' console function (admin), as the cloud console invokes it."""
-        reply: dict[str, Any] = self.api.lambda_.invoke("admin", {**event, "operator": "authz-matrix"}).payload
+        reply: dict[str, Any] = self.api.lambda_.invoke("admin", event).payload
         assert reply["ok"], reply
         return reply
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chalice.test import Client
@@ -10,7 +11,6 @@ from tests.integration.test_http import CHILD, call, payload, token
 
 OPEN_2027 = {
     "action": "open_period",
-    "operator": "ivanova",
     "period": {
         "period_id": "2027",
         "starts_on": "2027-01-01",
@@ -30,7 +30,7 @@ def test_an_operator_opens_a_period_runs_its_top_up_and_reads_the_progress_twice
     first = admin(api, OPEN_2027)
     again = admin(api, OPEN_2027)
     assert first["ok"] and again["ok"] and again["result"]["period_id"] == "2027"
-    run = admin(api, {"action": "run_topup", "operator": "ivanova", "period_id": "2027"})
+    run = admin(api, {"action": "run_topup", "period_id": "2027"})
     assert run["ok"] and run["result"]["complete"] is True
     progress = admin(api, {"action": "topup_progress", "period_id": "2027"})
     assert progress["result"]["topup"]["status"] == "done"
@@ -62,3 +62,32 @@ def test_bad_events_are_answered_not_raised(api: Client) -> None:
     missing = admin(api, {"action": "topup_progress", "period_id": "1999"})
     assert missing == {"ok": False, "action": "topup_progress", "error": missing["error"]}
     assert missing["error"]["code"] == "period_not_found"
+
+
+def test_the_actor_is_the_invoking_identity_never_a_name_the_event_gives(api: Client) -> None:
+    """A console event naming an ``operator`` is refused; through the console's URL the signed caller is the actor;
+    a URL request without an IAM identity does nothing."""
+    from chalicelib.storage import providers as provider_store
+    from tests.factories import approved_provider
+
+    named = admin(api, {"action": "topup_progress", "period_id": "2027", "operator": "ivanova"})
+    assert named["ok"] is False and named["error"]["code"] == "validation_error"
+    provider = approved_provider()
+    caller = "arn:aws:sts::111122223333:assumed-role/pfdo-prod-admin-console/ivanova"
+    body = {"action": "suspend_provider", "provider_id": provider, "reason": "проверка"}
+    signed = {
+        "version": "2.0",
+        "requestContext": {"authorizer": {"iam": {"userArn": caller, "userId": "AROAEXAMPLE:ivanova"}}},
+        "body": json.dumps({**body}),
+        "isBase64Encoded": False,
+    }
+    assert admin(api, signed)["ok"] is True
+    moved = provider_store.get(provider)
+    assert moved.status.value == "suspended" and moved.decided_by == f"console:iam:{caller}"
+    unsigned = {**signed, "requestContext": {"authorizer": None}}
+    refused = admin(api, {**unsigned, "body": json.dumps({**body, "action": "reinstate_provider"})})
+    assert refused["ok"] is False and refused["error"]["code"] == "invalid_request"
+    assert provider_store.get(provider).status.value == "suspended"
+    direct = admin(api, {**body, "action": "reinstate_provider"})
+    assert direct["ok"] is True
+    assert (provider_store.get(provider).decided_by or "").startswith("console:invoke:")

@@ -70,7 +70,7 @@ POST   /programs                                           401  403 403 201 201 
 GET    /programs                                           200  200 200 200 200 200 200 200 200 200
 GET    /programs/{program}                                 200  200 200 200 200 200 200 200 200 200
 GET    /programs/{draft}                                   404  404 404 200 404 404 200 404 404 404
-PATCH  /programs/{program}                                 401  403 403 200 403 403 200 403 403 403
+PATCH  /programs/{program}                                 401  403 403 200 403 403 409 403 403 403
 POST   /programs/{draft}/publish                           401  404 404 200 404 404 409 404 404 404
 POST   /programs/{published}/certification                 401  403 403 403 403 403 403 200 403 200
 POST   /programs/{program}/close                           401  403 403 200 403 403 200 200 403 200

@@ -326,12 +326,15 @@ def test_a_price_change_looks_forward_and_an_edit_is_one_write(ctx: Context) -> 
     owner = Principal("prov-1", Role.PROVIDER, provider_id=PROVIDER)
     program_id = _service_program(ctx, owner)
     with counting() as trips:
-        changed = programs.change(ctx, owner, program_id, ProgramChanges(price_per_month=200_000, capacity=20))
-    assert dict(trips.calls) == {"UpdateItem": 1}  # no read before the write
+        edited = programs.change(ctx, owner, program_id, ProgramChanges(price_per_month=200_000, capacity=20))
+    # One write, no read before it: the provider's approval is a condition of the same transaction (issue 14: a
+    # suspended provider edits nothing), then one consistent GetItem reads the program as written.
+    assert dict(trips.calls) == {"TransactWriteItems": 1, "GetItem": 1}
+    changed = edited.program
     assert (changed.price_per_month, changed.capacity) == (200_000, 20)
     with counting() as trips:
         programs.change(ctx, owner, program_id, ProgramChanges(description="Новое описание"))
-    assert dict(trips.calls) == {"GetItem": 1, "UpdateItem": 1}  # the stored title goes into search_text
+    assert dict(trips.calls) == {"GetItem": 2, "TransactWriteItems": 1}  # the stored title goes into search_text
 
 
 def test_capacity_never_goes_below_the_seats_taken(api: Client, world: dict[str, Any]) -> None:

@@ -31,7 +31,7 @@ from chalicelib.services.context import Context
 from chalicelib.storage import documents
 from chalicelib.storage import providers as store
 from tests.conftest import LOCAL_SECRET
-from tests.helpers import documents_bucket, local_s3, table_contents, without_idempotency
+from tests.helpers import documents_bucket, environment, local_s3, table_contents, without_idempotency
 from tests.integration.test_http import call, payload, refused, token
 from tests.integration.test_providers import BODY_A, INN_A, INN_B, OGRN_B, application, owner
 
@@ -262,8 +262,9 @@ def test_confirming_a_document_that_was_never_uploaded_is_refused(
     refused_everywhere(
         api, bucket, 422, "document_rejected", "POST", confirm_path(grant["document_id"]), None, people["a"]
     )
+    # An id this service could never have issued is refused by the edge before anything is read (its path pattern).
     for bad in ("licence", "licence-xyz", f"passport-{'a' * 32}", f"licence-{'a' * 31}"):
-        refused_everywhere(api, bucket, 422, "validation_error", "POST", confirm_path(bad), None, people["a"])
+        refused_everywhere(api, bucket, 404, "not_found", "POST", confirm_path(bad), None, people["a"])
 
 
 def test_only_the_providers_own_user_uploads_and_confirms(
@@ -345,3 +346,16 @@ def test_the_bucket_is_created_private_and_encrypted(bucket: str) -> None:
     rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     assert documents.DocumentStore(bucket).ensure_bucket() is False  # already there: left as it is
+
+
+def test_the_local_bucket_takes_browser_uploads_from_the_configured_origins_only(s3_endpoint: str) -> None:
+    """As the template's bucket (the site's origin and AllowedOrigins): never any origin."""
+    name = f"docs-cors-{os.urandom(4).hex()}"
+    with environment({"AWS_ENDPOINT_URL_S3": s3_endpoint}):
+        documents.reset_client()
+        try:
+            assert documents.DocumentStore(name).ensure_bucket(origins=("http://127.0.0.1:8080",))
+            rules = boto3.client("s3").get_bucket_cors(Bucket=name)["CORSRules"]
+        finally:
+            documents.reset_client()
+    assert [rule["AllowedOrigins"] for rule in rules] == [["http://127.0.0.1:8080"]]

@@ -182,3 +182,76 @@ def test_the_ratings_list_shows_scores_comments_and_dates_but_never_who_rated(
     refused(api, 422, "validation_error", "GET", f"/programs/{world['robots']}/ratings?cursor={first}", None, {})
     refused(api, 422, "validation_error", "GET", f"{path}?cursor={first[:-3]}xyz", None, {})
     refused(api, 404, "program_not_found", "GET", "/programs/prg-missing/ratings", None, {})
+
+
+def test_ratings_are_listed_newest_first_under_a_time_ordered_key_not_the_contract_id(
+    api: Client, world: dict[str, Any]
+) -> None:
+    """A contract id begins with the certificate's number: ratings listed in its order would tell the provider whose
+    rating it is. They are listed newest first (the older contract id rated first comes last), and the one rating per
+    contract is a marker item that no page shows."""
+    from chalicelib.storage.models import RatedContractRecord, RatingRecord
+
+    assert rate(api, world, "chess", "active", "anna", 5, comment="Первая").status_code == 201
+    call(api, "POST", "/dev/clock", {"now": "2027-03-03T10:00:00+12:00"})
+    assert rate(api, world, "chess", "ended", "boris", 2, comment="Вторая").status_code == 201
+    path = f"/programs/{world['chess']}/ratings"
+    listed = payload(call(api, "GET", path))["ratings"]
+    assert [(r["score"], r["comment"], r["rated_on"]) for r in listed] == [
+        (2, "Вторая", "2027-03-02"),
+        (5, "Первая", "2027-02-28"),
+    ]
+    paged = []
+    cursor = None
+    while True:
+        page = payload(call(api, "GET", path + "?limit=1" + (f"&cursor={cursor}" if cursor else "")))
+        paged += [r["score"] for r in page["ratings"]]
+        cursor = page["cursor"]
+        if cursor is None:
+            break
+    assert paged == [2, 5]
+    entries = sorted(record.entry for record in RatingRecord.query(world["chess"]))
+    assert [e.split("#")[0] for e in entries] == ["contract", "contract", "rating", "rating"]
+    assert not any(world[c] in e for e in entries if e.startswith("rating#") for c in ("active", "ended"))
+    marker = RatedContractRecord.get(world["chess"], f"contract#{world['active']}")
+    assert marker.rating_entry.startswith("rating#2027-02-28T22:")  # the clock runs on from 22:00
+    assert rate(api, world, "chess", "active", "anna", 1).status_code == errors.AlreadyRated.status
+
+
+def test_the_migration_copies_old_ratings_under_time_ordered_keys_with_markers_and_runs_again_safely(
+    table_prefix: str,
+) -> None:
+    import boto3
+
+    from chalicelib.storage import ratings as store
+    from devtools.migrate_ratings import migrate
+
+    client = boto3.client("dynamodb")
+    old = f"{table_prefix}legacy_ratings"
+    client.create_table(
+        TableName=old,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[
+            {"AttributeName": "program_id", "KeyType": "HASH"},
+            {"AttributeName": "contract_id", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "program_id", "AttributeType": "S"},
+            {"AttributeName": "contract_id", "AttributeType": "S"},
+        ],
+    )
+    for contract_id, score, rated_at in (
+        ("1000000009-aaaaaaaaaaaa", 5, "2027-03-01T00:00:00.000000Z"),
+        ("1000000017-bbbbbbbbbbbb", 3, "2027-03-05T00:00:00.000000Z"),
+    ):
+        item = {"program_id": "prg-old", "contract_id": contract_id, "provider_id": PROVIDER, "score": score}
+        item |= {"rated_at": rated_at, "guardian_sub": "parent-x"}
+        client.put_item(TableName=old, Item={k: {"N": str(v)} if k == "score" else {"S": v} for k, v in item.items()})
+    assert migrate(table_prefix, old_table="legacy_ratings") == (2, 0)
+    listed, _ = store.page("prg-old", 10, None)
+    assert [(r.score, r.contract_id) for r in listed] == [
+        (3, "1000000017-bbbbbbbbbbbb"),
+        (5, "1000000009-aaaaaaaaaaaa"),
+    ]
+    assert migrate(table_prefix, old_table="legacy_ratings") == (0, 2)
+    assert len(store.page("prg-old", 10, None)[0]) == 2

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import boto3
+import pytest
+from botocore.stub import Stubber
 from chalice.test import Client
 
+from chalicelib.domain import errors
+from chalicelib.platform.scheduling import InvokeTopupFunction, ScheduleFailed
+from chalicelib.services import rollover
+from chalicelib.services.context import Context
+from devtools.roundtrips import counting
 from tests.integration.test_http import CHILD, PERIOD_2027, call, payload, token
 
 
@@ -46,3 +58,44 @@ def test_the_top_up_function_runs_one_period_and_is_safe_to_run_again(api: Clien
     assert [(e["kind"], e["period_id"]) for e in ledger] == [("credit", "2028"), ("expire", "2027"), ("credit", "2027")]
     over_http = call(api, "POST", "/periods/2028/topup", None, region)
     assert over_http.status_code == 200 and payload(over_http)["topup"]["certificates_credited"] == 1
+
+
+class _Started:
+    """The deployed stage's starter, as a fake: records what it was asked to start."""
+
+    def __init__(self) -> None:
+        self.periods: list[str] = []
+
+    def start(self, period_id: str) -> bool:
+        self.periods.append(period_id)
+        return True
+
+
+def test_the_http_top_up_starts_the_top_up_function_and_scans_no_certificate(api: Client, ctx: Context) -> None:
+    """POST /periods/{id}/topup in a deployed stage: the top-up function is invoked asynchronously; the request itself
+    reads the period and scans nothing (the local stage runs it in the request: the test above)."""
+    region, _parent, _certificate = open_two_years_with_a_funded_child(api)
+    ctx.clock.set(datetime(2028, 1, 1, 0, 5, tzinfo=ZoneInfo("Asia/Kamchatka")))  # type: ignore[attr-defined]
+    started = _Started()
+    deployed = replace(ctx, topup=started)
+    with counting() as trips:
+        assert rollover.start_topup(deployed, "2028", 20.0) is None
+    assert started.periods == ["2028"]
+    assert "Scan" not in trips.calls and "TransactWriteItems" not in trips.calls
+    assert payload(call(api, "GET", "/periods/2028", None, region))["topup"]["status"] == "not_started"
+    ctx.clock.set(datetime(2027, 12, 31, 23, 0, tzinfo=ZoneInfo("Asia/Kamchatka")))  # type: ignore[attr-defined]
+    with pytest.raises(errors.PeriodNotStarted):  # refused before anything starts
+        rollover.start_topup(deployed, "2028", 20.0)
+    assert started.periods == ["2028"]
+
+
+def test_the_deployed_starter_invokes_the_top_up_function_asynchronously_with_the_period() -> None:
+    client = boto3.client("lambda", region_name="eu-central-1")
+    arn = "arn:aws:lambda:eu-central-1:111122223333:function:pfdo-prod-topup"
+    with Stubber(client) as stub:
+        expected = {"FunctionName": arn, "InvocationType": "Event", "Payload": b'{"period_id": "2028"}'}
+        stub.add_response("invoke", {"StatusCode": 202}, expected)
+        assert InvokeTopupFunction(arn, client).start("2028") is True
+        stub.add_client_error("invoke", "TooManyRequestsException", http_status_code=429)
+        with pytest.raises(ScheduleFailed):
+            InvokeTopupFunction(arn, client).start("2028")

@@ -35,6 +35,7 @@ def test_a_stage_without_a_user_pool_accepts_nothing() -> None:
 
 
 def test_settings_read_lists_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PFDO_STAGE", "local")
     monkeypatch.setenv("PFDO_COGNITO_CLIENT_IDS", '["a", "b"]')
     monkeypatch.setenv("PFDO_CORS_ORIGINS", '["https://navigator.example.ru", "http://localhost:5173"]')
     settings = Settings()
@@ -45,4 +46,4 @@ def test_settings_read_lists_from_the_environment(monkeypatch: pytest.MonkeyPatc
 @pytest.mark.parametrize("origin", ["https://navigator.example.ru/", "navigator.example.ru", "https://x.ru/path"])
 def test_an_origin_with_a_path_or_no_scheme_is_a_configuration_error(origin: str) -> None:
     with pytest.raises(ValueError):
-        Settings(cors_origins=(origin,))
+        Settings(stage="local", cors_origins=(origin,))

@@ -224,6 +224,7 @@ ENTITIES: list[tuple[Mapper[Any, Any], Any]] = [
             score=4,
             rated_at="2027-05-01T00:00:00.000000Z",
             guardian_sub="parent-1",
+            rating_id="9f86d081884c7d65",
             comment="Хорошо",
         ),
     ),

@@ -362,3 +362,37 @@ def test_the_stream_filters_follow_the_counting_rules() -> None:
     assert STREAM_FILTERS["certificates"][1] == {"dynamodb": {"NewImage": {"status": {"S": ["closed"]}}}}
     assert STREAM_FILTERS["contracts"][0] == {"dynamodb": {"NewImage": {"status": {"S": ["active"]}}}}
     assert STREAM_FILTERS["objections"][1] == {"dynamodb": {"OldImage": {"status": {"S": ["open"]}}}}
+
+
+def test_the_csv_writer_neutralises_every_formula_cell_and_keeps_numbers() -> None:
+    from chalicelib.services.exports import Table, csv_text
+
+    row = [
+        "=1+1",
+        "+7 4152",
+        "-2+3+cmd|' /C calc'!A0",
+        "@SUM(A1)",
+        "\tx",
+        "\rx",
+        "-12.50",
+        "12",
+        -5,
+        100,
+        None,
+        "Шахматы",
+    ]
+    written = next(csv.reader(io.StringIO(csv_text(Table(["c"] * len(row), [row])).split("\r\n", 1)[1])))
+    assert written == [
+        "'=1+1",
+        "'+7 4152",
+        "'-2+3+cmd|' /C calc'!A0",
+        "'@SUM(A1)",
+        "'\tx",
+        "'\rx",
+        "-12.50",
+        "12",
+        "-5",
+        "100",
+        "",
+        "Шахматы",
+    ]

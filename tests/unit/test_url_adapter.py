@@ -327,3 +327,21 @@ def test_the_real_app_refuses_a_request_without_a_token_with_a_json_401(monkeypa
     assert response["headers"]["Content-Type"] == "application/json"
     assert response["headers"]["Access-Control-Allow-Origin"] == WEB
     assert unknown["statusCode"] == 404 and body(unknown)["error"]["code"] == "not_found"
+
+
+def test_behind_cloudfront_the_viewers_token_comes_back_from_x_viewer_authorization(handler: Any) -> None:
+    """Origin access control signs each request into Authorization; the distribution's viewer-request function moved
+    the caller's bearer token to x-viewer-authorization, and the app sees it as Authorization again."""
+    event = recorded("get_thing_with_query")
+    token = event["headers"]["authorization"]
+    signature = "AWS4-HMAC-SHA256 Credential=ASIA.../lambda/aws4_request, SignedHeaders=host, Signature=abc"
+    event["headers"] = {**event["headers"], "authorization": signature, "x-viewer-authorization": token}
+    seen = body(handler(event, None))
+    assert seen["headers"]["authorization"] == token and "x-viewer-authorization" not in seen["headers"]
+    event["headers"] = {k: v for k, v in event["headers"].items() if k != "x-viewer-authorization"}
+    assert "authorization" not in body(handler(event, None))["headers"]  # the signature is no caller's token
+
+
+def test_a_preflight_lets_the_browser_send_the_bodys_hash_that_cloudfront_signs(handler: Any) -> None:
+    response = handler(recorded("options_preflight_allowed"), None)
+    assert "X-Amz-Content-Sha256" in response["headers"]["Access-Control-Allow-Headers"]
