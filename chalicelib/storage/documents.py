@@ -135,8 +135,8 @@ class DocumentStore:
 
     def ensure_bucket(self, origins: Sequence[str] = ()) -> bool:
         """Creates the bucket if it is missing (local stage and tests; AWS gets it from infra/): private, encrypted
-        by default, and open to browser POSTs (and GETs) from ``origins`` only (never any origin, as in AWS). Returns whether it
-        was created."""
+        by default, and open to browser POSTs (and GETs) from ``origins`` only (never any origin, as in AWS).
+        Returns whether it was created."""
         s3 = self._s3()
         try:
             s3.head_bucket(Bucket=self.bucket)
