@@ -54,20 +54,21 @@ PYTHON = sys.base_prefix + "/bin/python3"
 
 
 def runtime_python(runtime: str) -> str | None:
-    """The path of a CPython of the runtime's version (``runtime``: "3.13") on this machine, if it has one that runs."""
-    found = shutil.which(f"python{runtime}")
-    if found is None:
-        return None
-    probe = subprocess.run(
-        [found, "-c", "import sys; print(sys.executable, '%d.%d' % sys.version_info[:2])"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if probe.returncode != 0 or not probe.stdout.strip().endswith(runtime):
-        return None  # e.g. a pyenv shim for a version that is not installed
-    return probe.stdout.split()[0]
+    """The path of a CPython of the runtime's version (``runtime``: "3.13") on this machine, if it has one that runs:
+    ``python3.13`` on the PATH, else one a pyenv has installed (its shim answers only for the versions it enables)."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", "~/.pyenv")).expanduser() / "versions"
+    candidates = [shutil.which(f"python{runtime}"), *map(str, sorted(pyenv.glob(f"{runtime}.*/bin/python{runtime}")))]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.executable, '%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if probe.returncode == 0 and probe.stdout.strip().endswith(runtime):
+            return probe.stdout.split()[0]
+    return None
 
 
 OWN = ("app", "chalicelib", "functions")
