@@ -66,7 +66,7 @@ RUNTIME_GLIBC_MINOR = {"python3.11": 26, "python3.12": 34, "python3.13": 34}
 # tests/packaging checks every client the code creates is among them. sts is botocore's own: its credential providers
 # call it to assume a role (a console run with a profile; in Lambda the role's credentials are in the environment).
 # xray is the X-Ray SDK's (under Powertools' Tracer): it makes a client for its sampling rules when the tracer starts.
-BOTOCORE_SERVICES = ("dynamodb", "events", "s3", "scheduler", "sts", "xray")
+BOTOCORE_SERVICES = ("dynamodb", "events", "lambda", "s3", "scheduler", "sts", "xray")
 FUNCTIONS_PROBE = """
 import json, app
 chalice_app = app.app
@@ -203,7 +203,8 @@ def _run(command: list[str], what: str, cwd: Path = ROOT, env: dict[str, str] | 
 
 
 def _lock_key(target: Platform) -> str:
-    return hashlib.sha256(LAMBDA_LOCK.read_bytes() + str(target).encode() + TRIM_VERSION.encode()).hexdigest()[:16]
+    kept = ",".join(BOTOCORE_SERVICES)  # the trim keeps these models: a change makes the folder again
+    return hashlib.sha256(LAMBDA_LOCK.read_bytes() + f"{target}|{TRIM_VERSION}|{kept}".encode()).hexdigest()[:16]
 
 
 def dependencies(target: Platform) -> Path:

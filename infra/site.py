@@ -24,12 +24,20 @@ SITE_ORIGIN = "https://${SiteDistribution.DomainName}"
 FUNCTION_URLS = "https://*.lambda-url.${AWS::Region}.on.aws"
 DISTRIBUTION_ARN = "arn:aws:cloudfront::${AWS::AccountId}:distribution/${SiteDistribution}"
 HOSTED_UI = "https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com"
-# Where a provider's browser posts its documents (the pre-signed POST of chalicelib/storage/documents.py): the documents
-# bucket by its virtual-hosted name, global and regional (boto3 signs for either, depending on its version).
-DOCUMENT_UPLOADS = (
-    "https://${DocumentsBucket}.s3.amazonaws.com",
-    "https://${DocumentsBucket}.s3.${AWS::Region}.amazonaws.com",
-)
+
+
+def documents_bucket_name(prefix: str) -> str:
+    """The documents bucket's name (an ``Fn::Sub`` string), fixed from the stage, the account and the region rather
+    than generated: the site's CSP must name the bucket, and the bucket's CORS names the site, so a ``Ref`` on either
+    side would be a dependency cycle."""
+    return f"{prefix}-documents-${{AWS::AccountId}}-${{AWS::Region}}"
+
+
+def document_uploads(prefix: str) -> tuple[str, ...]:
+    """Where a provider's browser posts its documents (the pre-signed POST of chalicelib/storage/documents.py): the
+    documents bucket by its virtual-hosted name, global and regional (boto3 signs for either, by its version)."""
+    bucket = documents_bucket_name(prefix)
+    return (f"https://{bucket}.s3.amazonaws.com", f"https://{bucket}.s3.${{AWS::Region}}.amazonaws.com")
 
 
 def content_security_policy(
@@ -67,7 +75,7 @@ def local_headers(api_origin: str, upload_origin: str | None = None) -> dict[str
 
 
 def response_headers_policy(prefix: str) -> Json:
-    csp = content_security_policy([FUNCTION_URLS], [HOSTED_UI], DOCUMENT_UPLOADS)
+    csp = content_security_policy([FUNCTION_URLS], [HOSTED_UI], document_uploads(prefix))
     return {
         "Type": "AWS::CloudFront::ResponseHeadersPolicy",
         "Properties": {

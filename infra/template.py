@@ -426,13 +426,14 @@ def user_pool(stage: Stage) -> Json:
     }
 
 
-def documents_bucket() -> Json:
+def documents_bucket(prefix: str) -> Json:
     return {
         "DocumentsBucket": {
             "Type": "AWS::S3::Bucket",
             "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
             "Properties": {
+                "BucketName": {"Fn::Sub": site.documents_bucket_name(prefix)},
                 "BucketEncryption": {
                     "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
                 },
@@ -906,7 +907,7 @@ def merge_template(stage: Stage) -> Json:
     for part in (
         function_url(),
         user_pool(stage),
-        documents_bucket(),
+        documents_bucket(stage.prefix),
         site.site_resources(stage.prefix),
         cursor_secret(stage),
         period_schedules(stage),

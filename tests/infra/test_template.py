@@ -107,8 +107,15 @@ def test_the_artefacts_are_the_template_the_code_zip_and_the_merge_template(buil
     assert names == ["deployment.zip", "merge-template.json", "sam.json", "web"]
     # The Navigator's site for the bucket: its page and hashed assets; config.json is written at deploy time.
     assert built.site == built.folder / "web" and (built.site / "index.html").is_file()
-    assets = sorted(p.suffix for p in (built.site / "assets").iterdir())
-    assert assets == [".css", ".js"] and not (built.site / "config.json").exists()
+    assets = {p.name for p in (built.site / "assets").iterdir()}
+    assert {name.rsplit(".", 1)[1] for name in assets} == {"css", "js"} and not (built.site / "config.json").exists()
+    # One style sheet and the app's entry, named by the page; the staff pages are a chunk of their own.
+    page = (built.site / "index.html").read_text()
+    assert [name for name in assets if name.endswith(".css")] == [
+        n for n in assets if f"/assets/{n}" in page and n.endswith(".css")
+    ]
+    assert any(name.startswith("app-") and f"/assets/{name}" in page for name in assets)
+    assert any(name.startswith("staff-") and f"/assets/{name}" not in page for name in assets)
     template = json.loads(built.template.read_text())
     assert {
         r["Properties"]["CodeUri"] for r in of_type(template["Resources"], "AWS::Serverless::Function").values()
@@ -387,6 +394,8 @@ def test_the_site_answers_with_security_headers_that_allow_only_its_own_code_and
     assert any(c.endswith(".auth.eu-central-1.amazoncognito.com") for c in connect)  # the sign-in's token endpoint
     # A provider's documents go from the page straight to the documents bucket (pre-signed POST), and nowhere else.
     assert f"https://{SAMPLE['DocumentsBucket']}.s3.amazonaws.com" in connect
+    # ... named, not referred to: the bucket's CORS names the site, so a Ref here would be a cycle.
+    assert resolve(resources["DocumentsBucket"]["Properties"]["BucketName"]) == SAMPLE["DocumentsBucket"]
     assert all("*" not in c for c in connect if "s3" in c)
 
 
@@ -449,7 +458,7 @@ SAMPLE = {
     "UserPool": "eu-central-1_AbC123",
     "UserPoolClient": "4b2mf0client",
     "AWS::Region": "eu-central-1",
-    "DocumentsBucket": "pfdo-prod-documentsbucket-1x2y3z",
+    "DocumentsBucket": "pfdo-prod-documents-123456789012-eu-central-1",
     "AllowedOrigins": ["https://navigator.example.org", "https://admin.example.org"],
     "NotificationBus": "pfdo-prod-notifications",
     "SiteDistribution.DomainName": "d111111abcdef8.cloudfront.net",
