@@ -181,11 +181,19 @@ def test_a_new_provider_applies_with_its_licence_is_approved_certified_and_charg
     provider.get_by_label("Цена в месяц, ₽").fill("1300")
     notice = provider.get_by_test_id("certified-terms")
     expect(notice).to_contain_text("только для новых договоров")
-    expect(notice).to_contain_text("останется сертифицированной")
+    expect(notice).to_contain_text("вернётся на сертификацию")
     pages.check("provider-program-edit")
     provider.get_by_role("button", name="Сохранить изменения условий").click()
     expect(card).to_contain_text(rub("1 300 ₽"))
+    expect(card).to_contain_text("Ждёт сертификации")  # a new price is certified again before a certificate pays it
     program_id = card.get_attribute("data-program")
+
+    # The operator certifies the new terms.
+    operator.reload()
+    candidate = operator.locator(".card").filter(has_text=title)
+    expect(candidate).to_contain_text(rub("1 300 ₽"))
+    candidate.get_by_role("button", name=f"Сертифицировать «{title}»").click()
+    expect(operator.get_by_role("status").filter(has_text="Сертифицированы")).to_contain_text(f"«{title}»")
 
     # A family enrols (the parents' pages are tested elsewhere: here, the API).
     parent, (certificate,) = a_family(stack, "parent-browser-geyser", ("Семёнова Ульяна Игоревна", 10))

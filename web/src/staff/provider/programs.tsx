@@ -23,24 +23,17 @@ const TERM_NAMES: Record<Term, string> = {
 };
 
 /**
- * What the API does today with an edit of a certified program's terms: the program stays certified, a new price or
- * new months apply to new contracts only. The security issue (#14) will send such an edit back to certification;
- * when the API does, this becomes "back-to-certification" and the notice says so (nothing else changes).
+ * An edit of a certified program's terms sends it back to certification (the API answers certification_withdrawn):
+ * until an operator certifies it again, a certificate pays for no new enrolment; contracts already made keep their
+ * terms. The notice says so before saving.
  */
-export const CERTIFIED_EDIT: "stays-certified" | "back-to-certification" = "stays-certified";
-
 export function certifiedTermsNotice(program: ProgramOut, changed: Partial<Record<Term, unknown>>): string[] {
   if (program.status !== "certified") return [];
   const terms = CERTIFIED_TERMS.filter((term) => changed[term] !== undefined);
   if (terms.length === 0) return [];
-  const lines: string[] = [];
-  if (CERTIFIED_EDIT === "back-to-certification") {
-    lines.push(
-      `Вы меняете сертифицированные условия (${terms.map((t) => TERM_NAMES[t]).join(", ")}): программа вернётся на сертификацию. Пока оператор не сертифицирует её снова, записать ребёнка с оплатой сертификатом нельзя.`,
-    );
-  } else {
-    lines.push("Программа сертифицирована и останется сертифицированной.");
-  }
+  const lines = [
+    `Вы меняете сертифицированные условия (${terms.map((t) => TERM_NAMES[t]).join(", ")}): программа вернётся на сертификацию. Пока оператор не сертифицирует её снова, записать ребёнка с оплатой сертификатом нельзя.`,
+  ];
   if (typeof changed.price_per_month === "number") {
     lines.push(
       `Новая цена — ${money(changed.price_per_month)} в месяц вместо ${money(program.price_per_month)} — действует только для новых договоров.`,
@@ -348,9 +341,8 @@ function ProgramForm({ program }: { program: ProgramOut | null }) {
         <div class="notice" role="note">
           <p>
             <strong>Программа сертифицирована.</strong>{" "}
-            {CERTIFIED_EDIT === "back-to-certification"
-              ? "Изменение цены, месяцев, названия или описания вернёт её на сертификацию."
-              : "Цена и месяцы, изменённые здесь, будут действовать только для новых договоров; действующие договоры сохраняют свои условия."}
+            Изменение цены, месяцев, названия или описания вернёт её на сертификацию; действующие договоры сохраняют свои
+            условия.
           </p>
         </div>
       )}
